@@ -1,0 +1,42 @@
+/**
+ * The `cladmop` command line. Each sub-command lives in its own file under `commands/` and exports a
+ * `register(program)` function; this file only assembles them.
+ */
+import { Command, CommanderError } from 'commander';
+import { registerCommands } from './commands/index.ts';
+import { CliError } from './cli-error.ts';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('cladmop')
+    .description(
+      'Clinical-trial outcome prediction (CLaDMoP) on the TOP benchmark and on your own trials.\n' +
+        'TOP data are for non-commercial research only (see README).',
+    )
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride();
+  registerCommands(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here with exit code 0.
+      process.exitCode = err.exitCode;
+      return;
+    }
+    if (err instanceof CliError) {
+      process.stderr.write(`cladmop: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+      return;
+    }
+    process.stderr.write(`cladmop: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  }
+}
