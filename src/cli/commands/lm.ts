@@ -1,0 +1,86 @@
+/**
+ * `cladmop lm train|info`: the criteria language model that stands in for BioGPT (no pretrained LLM weights can
+ * be downloaded on the machines this project targets).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { CliError } from '../cli-error.ts';
+import { REPO_ROOT } from '../../data/splits.ts';
+
+export const DEFAULT_LM_DIR = path.join(REPO_ROOT, 'models/criteria-lm');
+
+export function register(program: Command): void {
+  const lm = program.command('lm').description('the criteria language model (our frozen stand-in for BioGPT)');
+  lm.command('train')
+    .description('train the criteria LM from a seed and write it to --out (checkpoints every few minutes; resumes)')
+    .option('--out <dir>', 'model directory', DEFAULT_LM_DIR)
+    .option('--data <dir>', 'TOP data directory')
+    .option('--seed <n>', 'random seed', (v) => parseInt(v, 10))
+    .option('--steps <n>', 'optimisation steps of 2 x 512 tokens', (v) => parseInt(v, 10))
+    .option('--no-resume', 'start over even if a checkpoint exists')
+    .option('--max-minutes <m>', 'stop with a checkpoint after this many minutes', parseFloat)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ cladmop lm train                      # reproduces models/criteria-lm from the shipped seed (~2.5 h on 2 cores)
+  $ cladmop lm train --max-minutes 60     # train for an hour, checkpoint, stop; run again to continue`,
+    )
+    .action(async (opts: { out: string; data?: string; seed?: number; steps?: number; resume: boolean; maxMinutes?: number }) => {
+      const { init } = await import('@jax-js/jax');
+      await init('wasm');
+      const { trainLm, DEFAULT_LM_TRAIN } = await import('../../lm/train-lm.ts');
+      const result = await trainLm({
+        ...DEFAULT_LM_TRAIN,
+        outDir: path.resolve(opts.out),
+        dataDir: opts.data,
+        seed: opts.seed ?? DEFAULT_LM_TRAIN.seed,
+        steps: opts.steps ?? DEFAULT_LM_TRAIN.steps,
+        resume: opts.resume,
+        maxSeconds: opts.maxMinutes !== undefined ? opts.maxMinutes * 60 : undefined,
+      });
+      if (result.finished) {
+        process.stdout.write(`trained ${result.steps} steps in ${(result.seconds / 60).toFixed(1)} min; held-out perplexity ${result.heldOutPerplexity.toFixed(2)}; model in ${result.outDir}\n`);
+      } else {
+        process.stdout.write(`stopped at step ${result.steps} with a checkpoint; run the same command again to continue\n`);
+      }
+    });
+  lm.command('info')
+    .description('size, corpus and held-out perplexity of a criteria LM')
+    .option('--model <dir>', 'model directory', DEFAULT_LM_DIR)
+    .option('--json', 'machine-readable output')
+    .action((opts: { model: string; json?: boolean }) => {
+      const file = path.join(opts.model, 'config.json');
+      if (!existsSync(file)) {
+        const ckpt = path.join(opts.model, 'checkpoint.safetensors');
+        throw new CliError(
+          existsSync(ckpt)
+            ? `${opts.model} holds an unfinished training checkpoint; finish it with \`cladmop lm train --out ${opts.model}\``
+            : `no criteria LM in ${opts.model} (missing config.json); train one with \`cladmop lm train\``,
+        );
+      }
+      const config = JSON.parse(readFileSync(file, 'utf8'));
+      const weights = path.join(opts.model, config.weights.file);
+      const info = {
+        dir: path.resolve(opts.model),
+        parameters: config.parameters,
+        weightsBytes: existsSync(weights) ? readFileSync(weights).length : null,
+        model: config.model,
+        tokenizer: config.tokenizer,
+        corpus: config.corpus,
+        heldOutPerplexity: config.heldOutPerplexity,
+        training: config.training,
+        command: config.command,
+      };
+      if (opts.json) process.stdout.write(JSON.stringify(info, null, 2) + '\n');
+      else {
+        process.stdout.write(
+          `criteria LM in ${info.dir}\n` +
+            `  ${info.parameters} parameters (${info.model.nLayers} layers, d=${info.model.dModel}, ${info.model.nHeads} heads, context ${info.model.maxLen}, vocab ${info.model.vocabSize})\n` +
+            `  corpus: ${info.corpus.trainTrials} trials + ${info.corpus.drugDescriptions} drug descriptions + ICD-10, ${info.corpus.trainTokens} tokens\n` +
+            `  held-out perplexity: ${info.heldOutPerplexity.toFixed(2)} on ${info.corpus.heldOutTokens} tokens of valid-split criteria\n`,
+        );
+      }
+    });
+}
