@@ -1,0 +1,33 @@
+/**
+ * Which criteria encoder to use, from a CLI-style spec:
+ *   lm            the shipped criteria LM (models/criteria-lm)
+ *   lm:DIR        a criteria LM trained with `cladmop lm train --out DIR`
+ */
+import path from 'node:path';
+import { REPO_ROOT } from '../data/splits.ts';
+import type { CriteriaEncoder } from './criteria-encoder.ts';
+
+export const DEFAULT_LM_DIR = path.join(REPO_ROOT, 'models/criteria-lm');
+
+export function defaultCacheDir(): string {
+  return path.resolve(process.env.CLADMOP_CACHE ?? path.join(REPO_ROOT, '.cache/embeddings'));
+}
+
+export interface EncoderSpecOptions {
+  /** Layer indices for the three levels (default: evenly spaced). */
+  layers?: number[];
+  /** onnxruntime execution device for onnx: encoders ("cpu", "cuda"). */
+  device?: string;
+}
+
+export async function loadEncoder(spec = 'lm', options: EncoderSpecOptions = {}): Promise<CriteriaEncoder> {
+  const [kind, ...rest] = spec.split(':');
+  const arg = rest.join(':');
+  if (kind === 'lm') {
+    const { init } = await import('@jax-js/jax');
+    await init('wasm');
+    const { loadCriteriaLm, LmCriteriaEncoder } = await import('../lm/lm-encoder.ts');
+    return new LmCriteriaEncoder(loadCriteriaLm(arg ? path.resolve(arg) : DEFAULT_LM_DIR), { layers: options.layers });
+  }
+  throw new Error(`unknown encoder "${spec}": use lm or lm:DIR`);
+}
