@@ -29,7 +29,6 @@ const SIMPLE_ESCAPES: Record<string, string> = {
   b: '\b',
   f: '\f',
   v: '\v',
-  '0': '\0',
 };
 
 /** Parses a Python list of strings (`[]`, `['a', "b"]`). Whitespace around items is ignored. */
@@ -75,10 +74,20 @@ export function parsePythonStringList(text: string): string[] {
           if (hex.length !== len || !/^[0-9a-fA-F]+$/.test(hex)) {
             throw new PythonLiteralError(`bad \\${e} escape`, i);
           }
-          value += String.fromCodePoint(parseInt(hex, 16));
+          const code = parseInt(hex, 16);
+          // Python rejects \U escapes above U+10FFFF; String.fromCodePoint would throw a RangeError instead.
+          if (code > 0x10ffff) throw new PythonLiteralError(`\\${e} escape out of range`, i);
+          value += String.fromCodePoint(code);
           i += 2 + len;
+        } else if (e >= '0' && e <= '7') {
+          // Octal escape, 1 to 3 digits as in Python ('\0', '\012' = newline); not just '\0' followed by text.
+          const octal = /^[0-7]{1,3}/.exec(text.slice(i + 1, i + 4))![0];
+          value += String.fromCharCode(parseInt(octal, 8));
+          i += 1 + octal.length;
         } else if (e === '\n') {
           i += 2; // line continuation
+        } else if (e === '\r') {
+          i += text[i + 2] === '\n' ? 3 : 2; // line continuation in a file with CRLF line ends
         } else {
           // Python keeps unknown escapes verbatim, backslash included.
           value += '\\' + e;

@@ -10,7 +10,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { LabelledTrial, OutcomeLabel, Trial } from './trial.ts';
 import { parseNestedStringList, parsePythonStringList, PythonLiteralError } from './python-literal.ts';
@@ -33,12 +32,20 @@ export function formatRowError(e: RowError): string {
 export interface TopCsvResult {
   rows: LabelledTrial[];
   errors: RowError[];
+  /**
+   * Only with `requireLabel: false`: trials whose label cell is empty (or whose file has no label column). They are
+   * never put in `rows` with an invented label.
+   */
+  unlabelled?: Trial[];
 }
 
 export interface TopCsvOptions {
   /** Column holding the label; `label_top` is used by the reconstructed "approx" files. Default "label". */
   labelColumn?: string;
-  /** Rows without a label are allowed (label becomes undefined and the row is returned in `unlabelled`). */
+  /**
+   * Default true. When false, rows without a label are allowed: they are returned in `unlabelled` (rows with a
+   * valid label still go to `rows`; a label cell holding anything but 0/1 is still an error).
+   */
   requireLabel?: boolean;
 }
 
@@ -60,16 +67,33 @@ export function parseTopCsv(text: string, source: string, options: TopCsvOptions
   const requireLabel = options.requireLabel ?? true;
   const errors: RowError[] = [];
   const rows: LabelledTrial[] = [];
+  const unlabelled: Trial[] = [];
+  const result = (): TopCsvResult => (requireLabel ? { rows, errors } : { rows, errors, unlabelled });
   if (text.trim().length === 0) {
     errors.push({ file: source, row: 0, line: 1, field: '(file)', message: 'file is empty' });
-    return { rows, errors };
+    return result();
   }
   let records: { record: string[]; info: { lines: number } }[];
+  // Records csv-parse could not read (e.g. `"abc"x`, or a quote never closed): reported as row errors so that the
+  // other rows survive. `after` = how many records were read before this one.
+  const skipped: { after: number; line: number; message: string }[] = [];
   try {
     records = parse(text, {
       info: true,
+      bom: true,
       relax_column_count: true,
+      // A stray quote inside an unquoted field is kept as text, as Python's csv module (which wrote TOP) does.
+      relax_quotes: true,
       skip_empty_lines: true,
+      skip_records_with_error: true,
+      on_skip: (err) => {
+        skipped.push({
+          after: Number(err?.records ?? 0),
+          line: Number(err?.lines ?? 0),
+          message: err?.message ?? 'unreadable CSV record',
+        });
+        return undefined;
+      },
     }) as unknown as { record: string[]; info: { lines: number } }[];
   } catch (err) {
     const e = err as Error & { lines?: number; code?: string };
@@ -80,11 +104,12 @@ export function parseTopCsv(text: string, source: string, options: TopCsvOptions
       field: '(csv)',
       message: `cannot parse CSV: ${e.message}`,
     });
-    return { rows, errors };
+    return result();
   }
-  if (records.length === 0) {
-    errors.push({ file: source, row: 0, line: 1, field: '(header)', message: 'no header row' });
-    return { rows, errors };
+  if (records.length === 0 || (skipped.length > 0 && skipped[0].after === 0)) {
+    const why = skipped.length > 0 && skipped[0].after === 0 ? `: ${skipped[0].message}` : '';
+    errors.push({ file: source, row: 0, line: 1, field: '(header)', message: `no header row${why}` });
+    return result();
   }
   const header = records[0].record.map((h) => h.trim());
   const index = new Map(header.map((h, i) => [h, i]));
@@ -97,14 +122,29 @@ export function parseTopCsv(text: string, source: string, options: TopCsvOptions
       field: missing.join(','),
       message: `missing column(s) ${missing.join(', ')}; header is ${header.join(',')}`,
     });
-    return { rows, errors };
+    return result();
   }
-  let startLine = records[0].info.lines + 1;
+  const hasLabel = index.has(labelColumn);
+  const seen = new Map<string, number>();
+  // Data rows in file order: read records and skipped (unreadable) ones, numbered together.
+  let row = 0;
+  let nextSkip = 0;
+  const reportSkipped = (upTo: number) => {
+    while (nextSkip < skipped.length && skipped[nextSkip].after <= upTo) {
+      const s = skipped[nextSkip++];
+      row++;
+      // The record starts right after the last one read (csv-parse reports where it gave up, often the file end).
+      const prev = records[Math.min(s.after, records.length) - 1];
+      errors.push({ file: source, row, line: Math.min(prev.info.lines + 1, s.line || Infinity), field: '(csv)', message: s.message });
+    }
+  };
   for (let r = 1; r < records.length; r++) {
+    reportSkipped(r);
     const { record, info } = records[r];
-    const line = startLine;
-    startLine = info.lines + 1;
-    const fail = (field: string, message: string) => errors.push({ file: source, row: r, line, field, message });
+    row++;
+    // info.lines is the line where the record ends; a quoted field may span several lines.
+    const line = info.lines - record.reduce((n, field) => n + countNewlines(field), 0);
+    const fail = (field: string, message: string) => errors.push({ file: source, row, line, field, message });
     if (record.length !== header.length) {
       fail('(row)', `has ${record.length} fields, header has ${header.length}`);
       continue;
@@ -133,16 +173,21 @@ export function parseTopCsv(text: string, source: string, options: TopCsvOptions
       bad = true;
     }
     let label: OutcomeLabel | undefined;
-    if (requireLabel) {
-      const raw = get(labelColumn).trim();
-      if (raw === '1' || raw === '1.0') label = 1;
-      else if (raw === '0' || raw === '0.0') label = 0;
-      else {
-        fail(labelColumn, `label must be 0 or 1, got ${JSON.stringify(raw.slice(0, 20))}`);
-        bad = true;
-      }
+    const rawLabel = hasLabel ? get(labelColumn).trim() : '';
+    if (rawLabel === '1' || rawLabel === '1.0') label = 1;
+    else if (rawLabel === '0' || rawLabel === '0.0') label = 0;
+    else if (requireLabel || rawLabel !== '') {
+      fail(labelColumn, `label must be 0 or 1, got ${JSON.stringify(rawLabel.slice(0, 20))}`);
+      bad = true;
     }
     if (bad) continue;
+    const firstRow = seen.get(nctid);
+    if (firstRow !== undefined) {
+      // A repeated trial would be counted (and possibly labelled) twice; the first occurrence wins.
+      fail('nctid', `duplicate ${nctid} (first seen in row ${firstRow})`);
+      continue;
+    }
+    seen.set(nctid, row);
     // Allow-list: status and why_stop are deliberately not read.
     const trial: Trial = {
       nctid,
@@ -154,9 +199,17 @@ export function parseTopCsv(text: string, source: string, options: TopCsvOptions
       criteria: get('criteria'),
     };
     if (index.has('title') && get('title').trim()) trial.title = get('title').trim();
-    rows.push({ trial, label: label ?? 0 });
+    if (label === undefined) unlabelled.push(trial);
+    else rows.push({ trial, label });
   }
-  return { rows, errors };
+  reportSkipped(Infinity);
+  return result();
+}
+
+function countNewlines(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
+  return n;
 }
 
 function parseListCell(cell: string): string[] {
@@ -192,5 +245,5 @@ export function readTopCsv(file: string, options: TopCsvOptions = {}): TopCsvRes
       errors: [{ file, row: 0, line: 0, field: '(file)', message: `cannot read: ${(err as Error).message}` }],
     };
   }
-  return parseTopCsv(text, path.basename(file) === file ? file : file, options);
+  return parseTopCsv(text, file, options);
 }

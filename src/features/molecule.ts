@@ -3,7 +3,8 @@
  * physico-chemical descriptors, scaled to O(1) by fixed transforms (no statistics fitted on data, so train and
  * test are featurised identically).
  */
-import initRDKitModule from '@rdkit/rdkit';
+import rdkitFactory from '@rdkit/rdkit';
+import type { MainModule } from '@rdkit/rdkit';
 
 export const FP_BITS = 2048;
 export const DESCRIPTOR_NAMES = [
@@ -28,11 +29,14 @@ export interface MoleculeFeatures {
   descriptors: Float32Array;
 }
 
-type RDKitModule = Awaited<ReturnType<typeof initRDKitModule>>;
+type RDKitModule = MainModule;
 let rdkitPromise: Promise<RDKitModule> | null = null;
 
+/** The RDKit WASM module, initialised once (~115 ms). */
 export function rdkit(): Promise<RDKitModule> {
-  rdkitPromise ??= initRDKitModule();
+  // The package is CommonJS with an ES-style `export default` in its types; at run time the import is the factory.
+  const factory = rdkitFactory as unknown as (options?: unknown) => Promise<RDKitModule>;
+  rdkitPromise ??= factory();
   return rdkitPromise;
 }
 

@@ -28,8 +28,9 @@
  */
 import { nn, numpy as np, tree } from '@jax-js/jax';
 import {
-  attention,
+  attentionProjectedKv,
   block,
+  ffn,
   initAttentionLora,
   initBlock,
   initLayerNorm,
@@ -270,6 +271,29 @@ export function fuse(
   return x;
 }
 
+/**
+ * `fuse` for all B x B pairs (criteria i, DM j) at flat index i * B + j. The keys and values of each trial's
+ * grouped criteria are projected once per trial and then broadcast over j (B times less work than projecting
+ * every pair's copy).
+ */
+function fusePairs(c: CladmopConfig, fusion: FusionParams[], x: Array, mask: Array, grouped: Array[], B: number): Array {
+  const d = c.dModel;
+  fusion.forEach((f, i) => {
+    const g = grouped[i];
+    const K = g.shape[1];
+    const kvIn = layerNorm(f.cross.lnKv!, g);
+    const pairs = (a: Array) => np.broadcastTo(np.expandDims(a, 1), [B, B, K, d]).reshape([B * B, K, d]);
+    const k = pairs(linear(f.cross.att.k, kvIn.ref));
+    const v = pairs(linear(f.cross.att.v, kvIn));
+    const h = layerNorm(f.cross.ln1, x.ref);
+    x = x.add(attentionProjectedKv({ q: f.cross.att.q, o: f.cross.att.o }, null, 0, h, k, v, null, c.nHeads));
+    x = x.ref.add(ffn(f.cross.ffn, layerNorm(f.cross.ln2, x)));
+    x = block(f.self, null, 0, x, null, mask.ref, c.nHeads);
+  });
+  mask.dispose();
+  return x;
+}
+
 export interface ForwardParts {
   /** Pooled fused DM tokens [B, d]. */
   dmPooled: Array;
@@ -314,11 +338,7 @@ export function pairLogits(c: CladmopConfig, p: CladmopParams, batch: CladmopBat
   // Pair (i, j) at flat index i * B + j: criteria of i, DM tokens of j.
   const xPairs = np.broadcastTo(np.expandDims(x, 0), [B, B, N, d]).reshape([B * B, N, d]);
   const maskPairs = np.broadcastTo(np.expandDims(mask, 0), [B, B, N]).reshape([B * B, N]);
-  const groupedPairs = grouped.map((g) => {
-    const K = g.shape[1];
-    return np.broadcastTo(np.expandDims(g, 1), [B, B, K, d]).reshape([B * B, K, d]);
-  });
-  const fused = fuse(c, p.fusion, null, 0, xPairs, maskPairs.ref, groupedPairs);
+  const fused = fusePairs(c, p.fusion, xPairs, maskPairs.ref, grouped, B);
   const zDm = l2normalize(linear(p.projDm, maskedMean(fused, maskPairs))).reshape([B, B, c.dJoint]);
   const zC = l2normalize(linear(p.projC, critPooled)).reshape([B, 1, c.dJoint]);
   return zDm.mul(zC).sum(-1).mul(np.exp(p.logitScale));

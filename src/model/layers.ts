@@ -79,8 +79,7 @@ export interface LoraSettings {
 
 /**
  * Multi-head attention. query [B, Lq, dq], keyValue [B, Lk, dkv], keyMask bool [B, Lk] (true = real token) or
- * null. Returns [B, Lq, d]. Masked keys get no weight; a query whose keys are all masked attends uniformly to
- * nothing useful, so callers keep at least one real key per row.
+ * null. Returns [B, Lq, d]. Callers keep at least one real key per row.
  */
 export function attention(
   p: AttentionParams,
@@ -91,15 +90,36 @@ export function attention(
   keyMask: Array | null,
   nHeads: number,
 ): Array {
+  const k = linearLora(p.k, lora?.k ?? null, loraScale, keyValue.ref);
+  const v = linearLora(p.v, lora?.v ?? null, loraScale, keyValue);
+  return attentionProjectedKv({ q: p.q, o: p.o }, lora ? { q: lora.q, o: lora.o } : null, loraScale, query, k, v, keyMask, nHeads);
+}
+
+/**
+ * Attention whose keys and values are already projected ([B, Lk, d] each): lets pair matching project each
+ * trial's grouped criteria once and broadcast the projections to all B x B pairs.
+ */
+export function attentionProjectedKv(
+  p: { q: LinearParams; o: LinearParams },
+  lora: { q: LoraParams; o: LoraParams } | null,
+  loraScale: number,
+  query: Array,
+  k: Array,
+  v: Array,
+  keyMask: Array | null,
+  nHeads: number,
+): Array {
   const [B, Lq] = query.shape;
-  const Lk = keyValue.shape[1];
+  const Lk = k.shape[1];
   const d = p.q.w.shape[1];
   const H = d / nHeads;
-  const q = linearLora(p.q, lora?.q ?? null, loraScale, query).reshape([B, Lq, nHeads, H]);
-  const k = linearLora(p.k, lora?.k ?? null, loraScale, keyValue.ref).reshape([B, Lk, nHeads, H]);
-  const v = linearLora(p.v, lora?.v ?? null, loraScale, keyValue).reshape([B, Lk, nHeads, H]);
-  const mask = keyMask ? keyMask.reshape([B, 1, 1, Lk]) : undefined;
-  const out = nn.dotProductAttention(q, k, v, mask ? { mask } : {}).reshape([B, Lq, d]);
+  // Batched matmuls rather than nn.dotProductAttention, whose einsum materialises a [B, Lq, Lk, N, H]
+  // product: for a grouping layer (100 centroids x 1,000 criteria tokens) that exceeds wasm's 4 GiB.
+  const heads = (x: Array, L: number) => x.reshape([B, L, nHeads, H]).transpose([0, 2, 1, 3]);
+  const qh = heads(linearLora(p.q, lora?.q ?? null, loraScale, query), Lq);
+  let scores = np.matmul(qh, heads(k, Lk).transpose([0, 1, 3, 2])).mul(1 / Math.sqrt(H));
+  if (keyMask) scores = np.where(keyMask.reshape([B, 1, 1, Lk]), scores, -1e9);
+  const out = np.matmul(nn.softmax(scores, -1), heads(v, Lk)).transpose([0, 2, 1, 3]).reshape([B, Lq, d]);
   return linearLora(p.o, lora?.o ?? null, loraScale, out);
 }
 

@@ -1,9 +1,15 @@
 import type { Command } from 'commander';
+import { register as registerBaseline } from './baseline.ts';
+import { register as registerData } from './data.ts';
 import { register as registerEvaluate } from './evaluate.ts';
+import { register as registerEmbed } from './embed.ts';
 import { register as registerLm } from './lm.ts';
 
 /** Every sub-command, in the order `--help` lists them. */
 export function registerCommands(program: Command): void {
+  registerData(program);
+  registerBaseline(program);
   registerEvaluate(program);
   registerLm(program);
+  registerEmbed(program);
 }
