@@ -31,8 +31,14 @@ const BULLET = /^(?:[-*•·◦▪+]|\(?\d{1,3}[.)]|\(?[a-zA-Z][.)]|\(?[ivxIVX]{
 // Groups: 1 = inclusion|exclusion, 2 = the word "criteria" when it follows directly, 3 = the rest of the line.
 // Whether a match really is a header is decided by `matchSectionHeader` (a colon, or nothing but a qualifier
 // after the keyword), so "Inclusion of women and minorities" stays a statement.
+// The "Part A:" group must match each line one way only, or the repeated group multiplies the ways and a line
+// that is not a header backtracks exponentially (seconds per line at 12-20 qualifiers). Hence the separator
+// `(?:\s*[:.,-])?\s+`, not `\s*[:.,-]?\s+` (that splits a run of spaces between \s* and \s+: "part a    cohort 1
+// ..."), and a label `[\w.#-]{0,5}[\w#]` that ends in a letter, digit or # (else "a." is label "a." or label "a" plus
+// separator ".": "part a. part a. ..."). "Part A.", "Part B-", "Cohort B.2:", "Step 1 -" still match; only labels
+// of punctuation alone or ending in two of it ("Part --") no longer do.
 const SECTION_HEADER =
-  /^(?:(?:key|main|major|general|additional|other|primary|secondary|specific|study|subject|patient|participant|recipient|donor)s?\s+|(?:part|cohort|step|arm|group|stage)\s+[\w.#-]{1,6}\s*[:.,-]?\s+)*(inclusion|exclusion)(?:ary|s)?(?:[\s_-]*(criteria|criterion)\b)?(.*)$/i;
+  /^(?:(?:key|main|major|general|additional|other|primary|secondary|specific|study|subject|patient|participant|recipient|donor)s?\s+|(?:part|cohort|step|arm|group|stage)\s+[\w.#-]{0,5}[\w#](?:\s*[:.,-])?\s+)*(inclusion|exclusion)(?:ary|s)?(?:[\s_-]*(criteria|criterion)\b)?(.*)$/i;
 // PDQ-style sub-headers: "DISEASE CHARACTERISTICS:", "PRIOR CONCURRENT THERAPY:", "Biologic therapy:".
 const SUB_HEADER = /^(?:[A-Z][A-Z0-9 /,&()'-]{2,60}|[A-Z][a-zA-Z /,&()'-]{2,40}):$/;
 

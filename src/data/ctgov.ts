@@ -296,7 +296,15 @@ function mapConditions(
       report.warnings.push('empty condition name skipped');
       continue;
     }
-    const codes = icd.lookup(disease);
+    let codes: string[] | undefined;
+    try {
+      codes = icd.lookup(disease);
+    } catch (err) {
+      // icd-table.ts indexes plain-object alias maps by the name, so a condition such as "constructor" or
+      // "__proto__ cancer" reaches Object.prototype members and lookup throws a TypeError. One odd condition name
+      // must not throw away the whole page: the condition is kept, unmapped, with a warning.
+      report.warnings.push(`ICD-10 lookup failed for condition "${disease}" (${(err as Error).message}); left unmapped`);
+    }
     diseases.push(disease);
     icdcodes.push(codes ?? []);
     if (!codes) report.unmappedConditions.push(disease);

@@ -33,6 +33,11 @@ const SIMPLE_ESCAPES: Record<string, string> = {
 
 /** Parses a Python list of strings (`[]`, `['a', "b"]`). Whitespace around items is ignored. */
 export function parsePythonStringList(text: string): string[] {
+  return parseItems(text).map((item) => item.value);
+}
+
+/** The items of a list literal, each with the offset of its opening quote (to point errors at an item). */
+function parseItems(text: string): { value: string; start: number }[] {
   let i = 0;
   const n = text.length;
   const skipSpace = () => {
@@ -41,7 +46,7 @@ export function parsePythonStringList(text: string): string[] {
   skipSpace();
   if (text[i] !== '[') throw new PythonLiteralError("expected '['", i);
   i++;
-  const items: string[] = [];
+  const items: { value: string; start: number }[] = [];
   skipSpace();
   if (text[i] === ']') {
     i++;
@@ -53,6 +58,7 @@ export function parsePythonStringList(text: string): string[] {
     skipSpace();
     const quote = text[i];
     if (quote !== "'" && quote !== '"') throw new PythonLiteralError('expected a quoted string', i);
+    const start = i;
     i++;
     let value = '';
     for (;;) {
@@ -98,7 +104,7 @@ export function parsePythonStringList(text: string): string[] {
       value += c;
       i++;
     }
-    items.push(value);
+    items.push({ value, start });
     skipSpace();
     if (text[i] === ',') {
       i++;
@@ -122,12 +128,19 @@ export function parsePythonStringList(text: string): string[] {
 
 /** Parses TOP's `icdcodes` column: a list of strings, each itself a list literal of ICD-10 codes. */
 export function parseNestedStringList(text: string): string[][] {
-  return parsePythonStringList(text).map((inner) => {
+  return parseItems(text).map(({ value: inner, start }, k) => {
     try {
       return parsePythonStringList(inner);
     } catch (err) {
       if (err instanceof PythonLiteralError) {
-        throw new PythonLiteralError(`inner list ${JSON.stringify(inner.slice(0, 40))}: ${err.message}`, err.offset);
+        // The offset must point into `text`, the string the caller has: at the broken item's opening quote. The
+        // position inside the decoded inner list goes in the message (it used to be the offset, and the message
+        // said "at character N at character N").
+        const reason = err.message.slice(0, err.message.length - ` at character ${err.offset}`.length);
+        throw new PythonLiteralError(
+          `inner list ${JSON.stringify(inner.slice(0, 40))} (item ${k + 1}): ${reason} (character ${err.offset} of the inner list)`,
+          start,
+        );
       }
       throw err;
     }

@@ -73,12 +73,23 @@ export function parseTopCsv(text: string, source: string, options: TopCsvOptions
     errors.push({ file: source, row: 0, line: 1, field: '(file)', message: 'file is empty' });
     return result();
   }
-  let records: { record: string[]; info: { lines: number } }[];
+  let records: { record: string[]; info: { bytes: number } }[];
+  // Line numbers come from byte offsets, not from csv-parse's `info.lines`: csv-parse counts every CR and LF inside
+  // a quoted field as a line break, so a CRLF in a criteria cell (a file checked out with git's autocrlf, or
+  // unix2dos'd) counted twice and every later row's line drifted by one per CRLF; subtracting the row's own LFs
+  // from it could even give line 0. A record starts where the previous one ended (`info.bytes`), past blank lines.
+  // Parsing the UTF-8 bytes ourselves is what csv-parse's sync API does with a string anyway.
+  const bytes = Buffer.from(text);
+  const lineAt = lineCounter(bytes);
+  const startAfter = (end: number) => {
+    while (bytes[end] === 0x0a || bytes[end] === 0x0d) end++;
+    return end;
+  };
   // Records csv-parse could not read (e.g. `"abc"x`, or a quote never closed): reported as row errors so that the
   // other rows survive. `after` = how many records were read before this one.
-  const skipped: { after: number; line: number; message: string }[] = [];
+  const skipped: { after: number; message: string }[] = [];
   try {
-    records = parse(text, {
+    records = parse(bytes, {
       info: true,
       bom: true,
       relax_column_count: true,
@@ -89,12 +100,11 @@ export function parseTopCsv(text: string, source: string, options: TopCsvOptions
       on_skip: (err) => {
         skipped.push({
           after: Number(err?.records ?? 0),
-          line: Number(err?.lines ?? 0),
           message: err?.message ?? 'unreadable CSV record',
         });
         return undefined;
       },
-    }) as unknown as { record: string[]; info: { lines: number } }[];
+    }) as unknown as { record: string[]; info: { bytes: number } }[];
   } catch (err) {
     const e = err as Error & { lines?: number; code?: string };
     errors.push({
@@ -134,16 +144,17 @@ export function parseTopCsv(text: string, source: string, options: TopCsvOptions
       const s = skipped[nextSkip++];
       row++;
       // The record starts right after the last one read (csv-parse reports where it gave up, often the file end).
-      const prev = records[Math.min(s.after, records.length) - 1];
-      errors.push({ file: source, row, line: Math.min(prev.info.lines + 1, s.line || Infinity), field: '(csv)', message: s.message });
+      const line = lineAt(startAfter(records[Math.min(s.after, records.length) - 1].info.bytes));
+      errors.push({ file: source, row, line, field: '(csv)', message: s.message });
     }
   };
   for (let r = 1; r < records.length; r++) {
     reportSkipped(r);
-    const { record, info } = records[r];
+    const { record } = records[r];
     row++;
-    // info.lines is the line where the record ends; a quoted field may span several lines.
-    const line = info.lines - record.reduce((n, field) => n + countNewlines(field), 0);
+    // Where the record starts: info.bytes of the previous one is the offset just past it and its line end. (Only
+    // a quote left open at the end of the file makes csv-parse skip a record, so none is skipped in between.)
+    const line = lineAt(startAfter(records[r - 1].info.bytes));
     const fail = (field: string, message: string) => errors.push({ file: source, row, line, field, message });
     if (record.length !== header.length) {
       fail('(row)', `has ${record.length} fields, header has ${header.length}`);
@@ -206,10 +217,30 @@ export function parseTopCsv(text: string, source: string, options: TopCsvOptions
   return result();
 }
 
-function countNewlines(text: string): number {
-  let n = 0;
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
-  return n;
+/**
+ * `lineAt(offset)`: the 1-based line of a byte offset. Lines end with CRLF, LF or a lone CR, as editors and Python's
+ * universal newlines see them (a classic-Mac file with CR line ends still gets line numbers).
+ */
+function lineCounter(bytes: Buffer): (offset: number) => number {
+  const ends: number[] = []; // offset of the last byte of each line end
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b === 0x0d) {
+      if (bytes[i + 1] === 0x0a) i++;
+      ends.push(i);
+    } else if (b === 0x0a) ends.push(i);
+  }
+  return (offset) => {
+    // Binary search: number of line ends before `offset`.
+    let lo = 0;
+    let hi = ends.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (ends[mid] < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo + 1;
+  };
 }
 
 function parseListCell(cell: string): string[] {

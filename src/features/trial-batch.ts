@@ -1,9 +1,9 @@
 /**
- * Packs per-trial features (encoded criteria + DM features) into the padded arrays of a CladmopBatch.
- * Shapes are bucketed (criteria length to a multiple of `lengthBucket`) so jit compiles few programs.
+ * Packs per-trial features (encoded criteria + DM features) into the padded arrays of a CladmopBatch. Every
+ * batch has the same shape (rows x maxCriteria), so jit compiles one program and memory is reused.
  */
 import { numpy as np } from '@jax-js/jax';
-import type { CladmopBatch } from '../model/cladmop.ts';
+import type { CladmopBatch, CriteriaBatch, DmBatch } from '../model/cladmop.ts';
 import type { EncodedCriteria } from './criteria-encoder.ts';
 import { MAX_ANCESTORS, MAX_DISEASES, MAX_DRUGS, MAX_MOLECULES, MAX_NGRAMS, MOLECULE_INPUT, type DmFeatures } from './dm-features.ts';
 
@@ -15,7 +15,6 @@ export interface TrialInput {
 export interface BatchOptions {
   /** Batch rows; missing rows are filled with copies of the first item and get weight 0. */
   size: number;
-  lengthBucket: number;
   /** Longest criteria kept (tokens); longer ones are cut (the encoder already bounds each section). */
   maxCriteria: number;
 }
@@ -28,17 +27,72 @@ export interface PackedBatch {
 }
 
 export function packBatch(items: TrialInput[], o: BatchOptions): PackedBatch {
+  const crit = packCriteria(items.map((i) => i.criteria), o);
+  const rows = Array.from({ length: o.size }, (_, i) => items[i] ?? items[0]);
+  return { batch: { ...crit.batch, ...packDm(rows.map((r) => r.dm)) }, rowWeights: crit.rowWeights, length: crit.length };
+}
+
+/** The criteria arrays of a batch, padded to `o.size` rows (copies of the first item, weight 0). */
+export function packCriteria(items: EncodedCriteria[], o: BatchOptions): { batch: CriteriaBatch; rowWeights: Float32Array; length: number } {
   if (items.length === 0) throw new Error('packBatch: no items');
   const B = o.size;
   const rows = Array.from({ length: B }, (_, i) => items[i] ?? items[0]);
   const rowWeights = Float32Array.from({ length: B }, (_, i) => (i < items.length ? 1 : 0));
-  const longest = Math.max(1, ...rows.map((r) => Math.min(r.criteria.tokens.length, o.maxCriteria)));
-  const L = Math.min(o.maxCriteria, o.lengthBucket * Math.ceil(longest / o.lengthBucket));
-  const d = rows[0].criteria.dim;
-  const nLevels = rows[0].criteria.levels.length;
+  // Always the full length: jax-js's wasm allocator reuses a freed buffer only for the same size class and
+  // never returns memory, so varying shapes fragment its 4 GiB heap until allocation fails (measured). With
+  // the length cap near the median criteria length (~460 tokens), padding to it costs little.
+  const L = o.maxCriteria;
+  const d = rows[0].dim;
+  const nLevels = rows[0].levels.length;
   const levels = Array.from({ length: nLevels }, () => new Float32Array(B * L * d));
   const critMask = new Uint8Array(B * L);
   const critSegment = new Int32Array(B * L);
+  rows.forEach((r, b) => {
+    const keep = keptTokens(r.segments, L);
+    for (let l = 0; l < nLevels; l++) {
+      const src = r.levels[l];
+      const dst = levels[l];
+      keep.forEach((t, j) => dst.set(src.subarray(t * d, (t + 1) * d), (b * L + j) * d));
+    }
+    // An empty criteria text still gets one (zero) token so attention has a key to attend to.
+    critMask.fill(1, b * L, b * L + Math.max(1, keep.length));
+    keep.forEach((t, j) => (critSegment[b * L + j] = r.segments[t]));
+  });
+  return {
+    batch: {
+      crit: levels.map((lv) => f32(lv, [B, L, d])),
+      critMask: bool(critMask, [B, L]),
+      critSegment: i32(critSegment, [B, L]),
+    },
+    rowWeights,
+    length: L,
+  };
+}
+
+/**
+ * Which token positions to keep when a trial's criteria exceed `budget` tokens: both sections keep their
+ * first tokens, sharing the budget equally (a short section leaves its unused share to the other), so long
+ * inclusion criteria never push out the exclusion criteria.
+ */
+export function keptTokens(segments: Uint8Array, budget: number): number[] {
+  const inc: number[] = [];
+  const exc: number[] = [];
+  segments.forEach((s, t) => (s === 0 ? inc : exc).push(t));
+  if (inc.length + exc.length <= budget) return [...inc, ...exc];
+  const half = Math.floor(budget / 2);
+  const nInc = inc.length <= half ? inc.length : Math.max(half, budget - exc.length);
+  const nExc = Math.min(exc.length, budget - nInc);
+  return [...inc.slice(0, nInc), ...exc.slice(0, nExc)];
+}
+
+// jax-js builds arrays from Float32Array/Int32Array only; masks go through int32 and a comparison.
+const bool = (a: Uint8Array, shape: number[]) => np.array(Int32Array.from(a), { dtype: np.int32 }).reshape(shape).notEqual(0);
+const f32 = (a: Float32Array, shape: number[]) => np.array(a as Float32Array<ArrayBuffer>).reshape(shape);
+const i32 = (a: Int32Array, shape: number[]) => np.array(a as Int32Array<ArrayBuffer>, { dtype: np.int32 }).reshape(shape);
+
+/** The Drug-Molecule arrays of a batch (one row per item). */
+export function packDm(rows: DmFeatures[]): DmBatch {
+  const B = rows.length;
   const mol = new Float32Array(B * MAX_MOLECULES * MOLECULE_INPUT);
   const molMask = new Uint8Array(B * MAX_MOLECULES);
   const molUnknown = new Float32Array(B);
@@ -48,27 +102,21 @@ export function packBatch(items: TrialInput[], o: BatchOptions): PackedBatch {
   const icdIds = new Int32Array(B * MAX_DISEASES * MAX_ANCESTORS);
   const icdWeights = new Float32Array(B * MAX_DISEASES * MAX_ANCESTORS);
   const icdMask = new Uint8Array(B * MAX_DISEASES);
-  rows.forEach((r, b) => {
-    const n = Math.max(1, Math.min(r.criteria.tokens.length, L));
-    const real = Math.min(r.criteria.tokens.length, L);
-    for (let l = 0; l < nLevels; l++) levels[l].set(r.criteria.levels[l].subarray(0, real * d), b * L * d);
-    // An empty criteria text still gets one (zero) token so attention has a key to attend to.
-    critMask.fill(1, b * L, b * L + n);
-    for (let t = 0; t < real; t++) critSegment[b * L + t] = r.criteria.segments[t];
-    const m = r.dm.nMolecules;
-    mol.set(r.dm.molecules.subarray(0, m * MOLECULE_INPUT), b * MAX_MOLECULES * MOLECULE_INPUT);
+  rows.forEach((dm, b) => {
+    const m = dm.nMolecules;
+    mol.set(dm.molecules.subarray(0, m * MOLECULE_INPUT), b * MAX_MOLECULES * MOLECULE_INPUT);
     if (m === 0) {
       molUnknown[b] = 1;
       molMask[b * MAX_MOLECULES] = 1;
     } else molMask.fill(1, b * MAX_MOLECULES, b * MAX_MOLECULES + m);
-    r.dm.drugNgrams.slice(0, MAX_DRUGS).forEach((ids, j) => {
+    dm.drugNgrams.slice(0, MAX_DRUGS).forEach((ids, j) => {
       nameMask[b * MAX_DRUGS + j] = 1;
       ids.slice(0, MAX_NGRAMS).forEach((id, g) => {
         nameIds[(b * MAX_DRUGS + j) * MAX_NGRAMS + g] = id;
         nameWeights[(b * MAX_DRUGS + j) * MAX_NGRAMS + g] = 1 / Math.sqrt(ids.length);
       });
     });
-    r.dm.diseaseAncestors.slice(0, MAX_DISEASES).forEach((ids, j) => {
+    dm.diseaseAncestors.slice(0, MAX_DISEASES).forEach((ids, j) => {
       icdMask[b * MAX_DISEASES + j] = 1;
       ids.slice(0, MAX_ANCESTORS).forEach((id, a) => {
         icdIds[(b * MAX_DISEASES + j) * MAX_ANCESTORS + a] = id;
@@ -76,26 +124,24 @@ export function packBatch(items: TrialInput[], o: BatchOptions): PackedBatch {
       });
     });
   });
-  // jax-js builds arrays from Float32Array/Int32Array only; masks go through int32 and a comparison.
-  const bool = (a: Uint8Array, shape: number[]) => np.array(Int32Array.from(a), { dtype: np.int32 }).reshape(shape).notEqual(0);
-  const f32 = (a: Float32Array, shape: number[]) => np.array(a as Float32Array<ArrayBuffer>).reshape(shape);
-  const i32 = (a: Int32Array, shape: number[]) => np.array(a as Int32Array<ArrayBuffer>, { dtype: np.int32 }).reshape(shape);
   return {
-    batch: {
-      crit: levels.map((lv) => f32(lv, [B, L, d])),
-      critMask: bool(critMask, [B, L]),
-      critSegment: i32(critSegment, [B, L]),
-      molFeatures: f32(mol, [B, MAX_MOLECULES, MOLECULE_INPUT]),
-      molMask: bool(molMask, [B, MAX_MOLECULES]),
-      molUnknown: f32(molUnknown, [B]),
-      nameIds: i32(nameIds, [B, MAX_DRUGS, MAX_NGRAMS]),
-      nameWeights: f32(nameWeights, [B, MAX_DRUGS, MAX_NGRAMS]),
-      nameMask: bool(nameMask, [B, MAX_DRUGS]),
-      icdIds: i32(icdIds, [B, MAX_DISEASES, MAX_ANCESTORS]),
-      icdWeights: f32(icdWeights, [B, MAX_DISEASES, MAX_ANCESTORS]),
-      icdMask: bool(icdMask, [B, MAX_DISEASES]),
-    },
-    rowWeights,
-    length: L,
+    molFeatures: f32(mol, [B, MAX_MOLECULES, MOLECULE_INPUT]),
+    molMask: bool(molMask, [B, MAX_MOLECULES]),
+    molUnknown: f32(molUnknown, [B]),
+    nameIds: i32(nameIds, [B, MAX_DRUGS, MAX_NGRAMS]),
+    nameWeights: f32(nameWeights, [B, MAX_DRUGS, MAX_NGRAMS]),
+    nameMask: bool(nameMask, [B, MAX_DRUGS]),
+    icdIds: i32(icdIds, [B, MAX_DISEASES, MAX_ANCESTORS]),
+    icdWeights: f32(icdWeights, [B, MAX_DISEASES, MAX_ANCESTORS]),
+    icdMask: bool(icdMask, [B, MAX_DISEASES]),
   };
+}
+
+/** Stacks per-trial grouped criteria (per level K x d, host arrays) into [B, K, d] arrays. */
+export function packGrouped(rows: Float32Array[][], shapes: [number, number][]): np.Array[] {
+  return shapes.map(([K, d], level) => {
+    const out = new Float32Array(rows.length * K * d);
+    rows.forEach((r, b) => out.set(r[level], b * K * d));
+    return f32(out, [rows.length, K, d]);
+  });
 }

@@ -95,8 +95,7 @@ export function buildLmCorpus(dataDir = resolveDataDir()): LmCorpus {
   for (const name of Object.keys(descriptions).sort()) {
     const text = (descriptions[name] ?? '').trim();
     if (!text) continue;
-    // DrugBank reference markers such as "[A227973]" are noise for a language model.
-    const doc = `${name}: ${text.replace(/\[[A-Z]\d+(?:,\s*[A-Z]\d+)*\]/g, '')}`;
+    const doc = `${name}: ${cleanDrugDescription(text)}`;
     train.push(doc);
     drugWords += words(doc);
     drugCount++;
@@ -139,6 +138,20 @@ export function buildLmCorpus(dataDir = resolveDataDir()): LmCorpus {
       sources: [...TRAIN_FILES, 'aux/drugs/lifted_drug_description.json.gz', 'aux/icd/icd_10_direct_mapping.csv'],
     },
   };
+}
+
+/**
+ * DrugBank text without reference markers ("[A227973]") and without any sentence naming a trial id: 1,234
+ * descriptions say "X is under investigation in clinical trial NCT... (title)", 56 of them about TOP test
+ * trials, whose ids and titles must not reach the LM.
+ */
+export function cleanDrugDescription(text: string): string {
+  return text
+    .replace(/\[[A-Z]\d+(?:,\s*[A-Z]\d+)*\]/g, '')
+    .split(/(?<=[.!?])\s+/)
+    .filter((sentence) => !/NCT\d{8}/i.test(sentence))
+    .join(' ')
+    .trim();
 }
 
 /** "C3490" -> "C34.90" (the mapping file stores codes without the dot). */

@@ -82,6 +82,19 @@ interface TrainState {
   curve: CurvePoint[];
   optionsHash: string;
   tokenizerHash: string;
+  /**
+   * Training losses summed since the last logged curve point, so that a resumed run logs the same average as an
+   * uninterrupted one (without them the first point after a resume averaged only the steps since the resume).
+   * Optional: checkpoints written before these existed resume with an empty window.
+   */
+  windowLoss?: number;
+  windowSteps?: number;
+  /**
+   * sha256 of the training and held-out documents. The options hash does not cover the data, so without this a
+   * resume after a corpus change (other --data, an edited corpus.ts) silently continued on another token stream.
+   * Optional for the same reason as above: older checkpoints carry none and are resumed unchecked.
+   */
+  corpusHash?: string;
 }
 
 export function sha256(text: string | Uint8Array): string {
@@ -175,14 +188,18 @@ export async function trainLm(options: LmTrainOptions): Promise<LmTrainResult> {
   const shapes = parameterShapes(c);
   let params: LmParams;
   let adam: AdamState<LmParams>;
-  let state: TrainState = { step: 0, seconds: 0, curve: [], optionsHash, tokenizerHash };
+  const corpusHash = sha256(JSON.stringify([corpus.train, corpus.heldOut]));
+  let state: TrainState = { step: 0, seconds: 0, curve: [], optionsHash, tokenizerHash, corpusHash };
   if (resuming) {
     const ck = readSafetensors(ckptFile);
     const saved = JSON.parse(ck.metadata.state ?? '{}') as TrainState;
     if (saved.optionsHash !== optionsHash || saved.tokenizerHash !== tokenizerHash) {
       throw new Error(`${ckptFile} was written with other training options or another tokenizer; delete it or pass the same options (or --no-resume)`);
     }
-    state = saved;
+    if (saved.corpusHash !== undefined && saved.corpusHash !== corpusHash) {
+      throw new Error(`${ckptFile} was written for another training corpus (other data directory or corpus code); delete it or use the same data (or --no-resume)`);
+    }
+    state = { ...saved, corpusHash };
     params = paramsFromFlat(c, tensorsToArrays(ck.tensors, shapes, 'params.', ckptFile));
     const m = paramsFromFlat(c, tensorsToArrays(ck.tensors, shapes, 'adam_m.', ckptFile));
     const v = paramsFromFlat(c, tensorsToArrays(ck.tensors, shapes, 'adam_v.', ckptFile));
@@ -244,8 +261,8 @@ export async function trainLm(options: LmTrainOptions): Promise<LmTrainResult> {
   const started = Date.now();
   const baseSeconds = state.seconds;
   let lastCkpt = Date.now();
-  let windowLoss = 0;
-  let windowSteps = 0;
+  let windowLoss = state.windowLoss ?? 0;
+  let windowSteps = state.windowSteps ?? 0;
   while (state.step < o.steps) {
     const step = state.step;
     const epoch = Math.floor(step / stepsPerEpoch);
@@ -287,6 +304,8 @@ export async function trainLm(options: LmTrainOptions): Promise<LmTrainResult> {
     }
     const outOfTime = o.maxSeconds !== undefined && (Date.now() - started) / 1000 > o.maxSeconds;
     if (Date.now() - lastCkpt > o.checkpointSeconds * 1000 || outOfTime) {
+      state.windowLoss = windowLoss;
+      state.windowSteps = windowSteps;
       await saveCheckpoint();
       lastCkpt = Date.now();
       log(`checkpoint saved at step ${state.step}`);

@@ -163,14 +163,21 @@ export function initLoraParams(c: CladmopConfig, seed: number): CladmopLora {
   };
 }
 
-/** A batch of model inputs (built by features/trial-batch.ts). */
-export type CladmopBatch = {
+/** Criteria part of a batch (built by features/trial-batch.ts). */
+export type CriteriaBatch = {
   /** Criteria levels, each [B, L, dEncoder] (only the configured `levels` are read). */
   crit: Array[];
   /** bool [B, L] */
   critMask: Array;
   /** int32 [B, L]: 0 inclusion, 1 exclusion */
   critSegment: Array;
+};
+
+/** A batch of model inputs. */
+export type CladmopBatch = CriteriaBatch & DmBatch;
+
+/** Drug-Molecule part of a batch. */
+export type DmBatch = {
   /** [B, M, moleculeInput] */
   molFeatures: Array;
   /** bool [B, M] */
@@ -221,7 +228,7 @@ export function groupCriteria(c: CladmopConfig, p: LevelGroupingParams[], crit: 
 }
 
 /** DM tokens [B, N, d] and their mask [B, N], before the DM self-attention blocks. */
-export function dmTokens(c: CladmopConfig, p: CladmopParams, batch: CladmopBatch): { tokens: Array; mask: Array } {
+export function dmTokens(c: CladmopConfig, p: CladmopParams, batch: DmBatch): { tokens: Array; mask: Array } {
   const d = c.dModel;
   const m = p.molecule;
   const molIn = batch.molFeatures;
@@ -303,8 +310,17 @@ export interface ForwardParts {
 
 /** Each trial's criteria fused with its own drugs and diseases. */
 export function forwardOwnPairs(c: CladmopConfig, p: CladmopParams, lora: CladmopLora | null, batch: CladmopBatch): ForwardParts {
-  const scale = c.loraAlpha / c.loraRank;
   const grouped = groupCriteria(c, p.grouping, batch.crit, batch.critMask, batch.critSegment);
+  return forwardFromGrouped(c, p, lora, grouped, batch);
+}
+
+/**
+ * The DM branch fused with already-grouped criteria ([B, K, d] per level). The grouping blocks are frozen in
+ * LoRA fine-tuning, so their outputs are computed once per trial and reused every epoch. `p.grouping` is not
+ * read: pass it empty (`grouping: []`) so no array is left unconsumed.
+ */
+export function forwardFromGrouped(c: CladmopConfig, p: CladmopParams, lora: CladmopLora | null, grouped: Array[], batch: DmBatch): ForwardParts {
+  const scale = c.loraAlpha / c.loraRank;
   const critPooled = np.max(grouped[grouped.length - 1].ref, 1);
   const { tokens, mask } = dmTokens(c, p, batch);
   const x = dmEncode(c, p.dmBlocks, lora ? lora.dmBlocks : null, scale, tokens, mask.ref);
@@ -314,8 +330,14 @@ export function forwardOwnPairs(c: CladmopConfig, p: CladmopParams, lora: Cladmo
 
 /** Success logit of each trial (fine-tuning / prediction). */
 export function classifyLogits(c: CladmopConfig, p: CladmopParams, lora: CladmopLora | null, batch: CladmopBatch): Array {
+  const grouped = groupCriteria(c, p.grouping, batch.crit, batch.critMask, batch.critSegment);
+  return classifyFromGrouped(c, p, lora, grouped, batch);
+}
+
+/** Success logits from already-grouped criteria. */
+export function classifyFromGrouped(c: CladmopConfig, p: CladmopParams, lora: CladmopLora | null, grouped: Array[], batch: DmBatch): Array {
   tree.dispose([p.projC, p.projDm, p.logitScale]); // pair-matching parts, unused here
-  const { dmPooled, critPooled } = forwardOwnPairs(c, p, lora, batch);
+  const { dmPooled, critPooled } = forwardFromGrouped(c, p, lora, grouped, batch);
   const h0 = nn.relu(linear(p.head.l1, np.concatenate([dmPooled, critPooled], -1)));
   const h1 = h0.ref.add(nn.relu(linear(p.head.l2, h0)));
   return linear(p.head.l3, h1).reshape([-1]);
@@ -341,6 +363,22 @@ export function pairLogits(c: CladmopConfig, p: CladmopParams, batch: CladmopBat
   const fused = fusePairs(c, p.fusion, xPairs, maskPairs.ref, grouped, B);
   const zDm = l2normalize(linear(p.projDm, maskedMean(fused, maskPairs))).reshape([B, B, c.dJoint]);
   const zC = l2normalize(linear(p.projC, critPooled)).reshape([B, 1, c.dJoint]);
+  return zDm.mul(zC).sum(-1).mul(np.exp(p.logitScale));
+}
+
+/**
+ * Zero-shot success score: the pair-matching logit of each trial's criteria with its own drugs and diseases
+ * (the diagonal of `pairLogits`, computed without the B^2 pairs). No outcome label is involved.
+ */
+export function ownPairScores(c: CladmopConfig, p: CladmopParams, batch: CladmopBatch): Array {
+  tree.dispose(p.head);
+  const grouped = groupCriteria(c, p.grouping, batch.crit, batch.critMask, batch.critSegment);
+  const critPooled = np.max(grouped[grouped.length - 1].ref, 1);
+  const { tokens, mask } = dmTokens(c, p, batch);
+  const x = dmEncode(c, p.dmBlocks, null, 0, tokens, mask.ref);
+  const fused = fuse(c, p.fusion, null, 0, x, mask.ref, grouped);
+  const zDm = l2normalize(linear(p.projDm, maskedMean(fused, mask)));
+  const zC = l2normalize(linear(p.projC, critPooled));
   return zDm.mul(zC).sum(-1).mul(np.exp(p.logitScale));
 }
 

@@ -78,17 +78,24 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors'): Sa
   } catch (err) {
     return fail(`header is not valid JSON (${(err as Error).message})`);
   }
+  // `null`, a number or an array parse fine but are not a header (and `null` would crash below with a TypeError).
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('header is not a JSON object');
   const dataStart = 8 + headerLen;
   const dataLen = bytes.length - dataStart;
   const tensors: Record<string, Tensor> = {};
   const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata) || Object.values(metadata).some((v) => typeof v !== 'string')) {
+    fail('__metadata__ must map strings to strings');
+  }
   const ranges: [number, number, string][] = [];
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') continue;
     const e = entry as { dtype?: string; shape?: number[]; data_offsets?: [number, number] };
-    if (!e || typeof e !== 'object' || !(e.dtype! in BYTES)) fail(`tensor ${name}: unsupported dtype ${String(e?.dtype)}`);
+    // Object.hasOwn, not `in`: a dtype such as "toString" must not pass as a known one.
+    if (!e || typeof e !== 'object' || typeof e.dtype !== 'string' || !Object.hasOwn(BYTES, e.dtype)) fail(`tensor ${name}: unsupported dtype ${String(e?.dtype)}`);
     if (!Array.isArray(e.shape) || e.shape.some((s) => !Number.isInteger(s) || s < 0)) fail(`tensor ${name}: bad shape`);
-    const [begin, end] = e.data_offsets ?? [-1, -1];
+    if (!Array.isArray(e.data_offsets) || e.data_offsets.length !== 2) fail(`tensor ${name}: data_offsets must be [begin, end]`);
+    const [begin, end] = e.data_offsets!;
     const dtype = e.dtype as SafetensorsDType;
     const expected = numel(e.shape!) * BYTES[dtype];
     if (!Number.isInteger(begin) || !Number.isInteger(end) || begin < 0 || end < begin || end > dataLen) {
@@ -104,7 +111,9 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors'): Sa
       dtype === 'F32' ? new Float32Array(buf) : dtype === 'I32' ? new Int32Array(buf) : dtype === 'F16' ? new Uint16Array(buf) : new Uint8Array(buf);
     tensors[name] = { dtype, shape: e.shape!, data };
   }
-  ranges.sort((a, b) => a[0] - b[0]);
+  // By (begin, end), as the reference implementation does: an empty tensor sharing its begin with a non-empty one
+  // must come first whatever the header order, or a valid file would be refused.
+  ranges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let pos = 0;
   for (const [begin, end, name] of ranges) {
     if (begin !== pos) fail(`tensor ${name}: data does not start where the previous tensor ends (${begin} != ${pos})`);

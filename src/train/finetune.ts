@@ -3,11 +3,27 @@
  * 3-layer residual ReLU head are trained; all base weights stay frozen. Loss: BCE with
  * pos_weight = negatives / positives of the training split. Model selection and early stopping on the valid
  * split only (PR-AUC). `mode: 'full'` trains every weight instead (ablation).
+ *
+ * In LoRA mode the grouping blocks are frozen, so each trial's grouped criteria (3 levels x 25 tokens) are
+ * computed once and reused: an epoch then only runs the small DM branch.
  */
 import { jit, numpy as np, tree, valueAndGrad } from '@jax-js/jax';
 import { adamInit, adamUpdate, DEFAULT_ADAM, type AdamState } from './adam.ts';
-import { classifyLogits, initLoraParams, weightedBce, type CladmopBatch, type CladmopConfig, type CladmopLora, type CladmopParams } from '../model/cladmop.ts';
-import { packBatch } from '../features/trial-batch.ts';
+import {
+  classifyFromGrouped,
+  classifyLogits,
+  groupCriteria,
+  initLoraParams,
+  weightedBce,
+  type CladmopBatch,
+  type CladmopConfig,
+  type CladmopLora,
+  type CladmopParams,
+  type CriteriaBatch,
+  type DmBatch,
+  type LevelGroupingParams,
+} from '../model/cladmop.ts';
+import { packBatch, packCriteria, packDm, packGrouped } from '../features/trial-batch.ts';
 import { averagePrecision } from '../eval/metrics/average-precision.ts';
 import { rocAuc } from '../eval/metrics/roc-auc.ts';
 import { treeFromTensors, treeToTensors } from '../runtime/param-tree.ts';
@@ -25,10 +41,8 @@ export interface FinetuneOptions {
   maxEpochs: number;
   patience: number;
   lr: number;
-  headLr: number;
   weightDecay: number;
   clipNorm: number;
-  lengthBucket: number;
   maxCriteria: number;
   log?: (line: string) => void;
   onEpoch?: (epoch: number, total: number) => void;
@@ -37,19 +51,20 @@ export interface FinetuneOptions {
 export const DEFAULT_FINETUNE: Omit<FinetuneOptions, 'config'> = {
   seed: 1,
   mode: 'lora',
-  batchSize: 32,
-  maxEpochs: 30,
-  patience: 6,
+  // Same batch shape as pre-training, so the jax-js heap reuses its buffers (see features/trial-batch.ts).
+  batchSize: 16,
+  maxEpochs: 40,
+  patience: 8,
   lr: 2e-3,
-  headLr: 2e-3,
   weightDecay: 0.01,
   clipNorm: 1.0,
-  lengthBucket: 128,
-  maxCriteria: 1024,
+  maxCriteria: 512,
 };
 
-/** What fine-tuning trains. In LoRA mode `base` is frozen; in full mode everything is in `base`. */
-export type Trainable = { lora: CladmopLora; head: CladmopParams['head']; base?: Omit<CladmopParams, 'head'> };
+type Head = CladmopParams['head'];
+type Base = Omit<CladmopParams, 'head'>;
+/** What fine-tuning trains. In LoRA mode the base is frozen; in full mode it is trained too. */
+export type Trainable = { lora: CladmopLora; head: Head; base?: Base };
 
 export interface FinetuneEpoch {
   epoch: number;
@@ -67,27 +82,66 @@ export interface FinetuneResult {
   posWeight: number;
 }
 
-function splitParams(p: CladmopParams): { head: CladmopParams['head']; rest: Omit<CladmopParams, 'head'> } {
-  const { head, ...rest } = p;
-  return { head, rest };
+type BatchOpts = Pick<FinetuneOptions, 'batchSize' | 'maxCriteria'>;
+
+/** Grouped criteria of every trial (host arrays, per level K x d), with the given (frozen) grouping blocks. */
+export async function groupAll(c: CladmopConfig, grouping: LevelGroupingParams[], trials: PreparedTrial[], o: BatchOpts): Promise<Float32Array[][]> {
+  const fn = jit((g: LevelGroupingParams[], b: CriteriaBatch) => groupCriteria(c, g, b.crit, b.critMask, b.critSegment));
+  const out: Float32Array[][] = new Array(trials.length);
+  const order = trials.map((_, i) => i).sort((a, b) => trials[a].input.criteria.tokens.length - trials[b].input.criteria.tokens.length);
+  for (let s = 0; s < order.length; s += o.batchSize) {
+    const idx = order.slice(s, s + o.batchSize);
+    const { batch } = packCriteria(idx.map((i) => trials[i].input.criteria), { size: o.batchSize, maxCriteria: o.maxCriteria });
+    const levels = fn(tree.ref(grouping), batch) as Array[];
+    const data = await Promise.all(levels.map((l) => l.data() as Promise<Float32Array>));
+    const per = data.map((d) => d.length / o.batchSize);
+    idx.forEach((i, j) => {
+      out[i] = data.map((d, l) => d.slice(j * per[l], (j + 1) * per[l]));
+    });
+  }
+  fn.dispose();
+  return out;
 }
 
-/** Probabilities of success for prepared trials (eval mode). Consumes `params` and `lora`. */
+function groupedShapes(c: CladmopConfig): [number, number][] {
+  return c.levels.map(() => [c.centroids[c.centroids.length - 1], c.dModel]);
+}
+
+/** Probabilities of success (eval mode). Consumes `params` and `lora`. */
 export async function predictProbabilities(
   c: CladmopConfig,
   params: CladmopParams,
   lora: CladmopLora,
   trials: PreparedTrial[],
-  o: Pick<FinetuneOptions, 'batchSize' | 'lengthBucket' | 'maxCriteria'>,
-  logitsFn = makeClassifier(c),
+  o: BatchOpts,
+): Promise<Float64Array> {
+  const { grouping, ...rest } = params;
+  const grouped = await groupAll(c, grouping, trials, o);
+  tree.dispose(grouping);
+  const probs = await predictFromGrouped(c, { ...rest, grouping: [] }, lora, trials, grouped, o);
+  return probs;
+}
+
+const classifierFromGrouped = (c: CladmopConfig) =>
+  jit((p: CladmopParams, l: CladmopLora, g: Array[], dm: DmBatch) => classifyFromGrouped(c, p, l, g, dm));
+
+/** Probabilities from precomputed grouped criteria. Consumes `params` (grouping empty) and `lora`. */
+async function predictFromGrouped(
+  c: CladmopConfig,
+  params: CladmopParams,
+  lora: CladmopLora,
+  trials: PreparedTrial[],
+  grouped: Float32Array[][],
+  o: BatchOpts,
+  fn = classifierFromGrouped(c),
 ): Promise<Float64Array> {
   const out = new Float64Array(trials.length);
-  // Sort by length so each batch pads little; results go back to input order.
-  const order = trials.map((_, i) => i).sort((a, b) => trials[a].input.criteria.tokens.length - trials[b].input.criteria.tokens.length);
-  for (let s = 0; s < order.length; s += o.batchSize) {
-    const idx = order.slice(s, s + o.batchSize);
-    const { batch } = packBatch(idx.map((i) => trials[i].input), { size: o.batchSize, lengthBucket: o.lengthBucket, maxCriteria: o.maxCriteria });
-    const z = (await logitsFn(tree.ref(params), tree.ref(lora), batch).data()) as Float32Array;
+  for (let s = 0; s < trials.length; s += o.batchSize) {
+    const idx = Array.from({ length: Math.min(o.batchSize, trials.length - s) }, (_, j) => s + j);
+    const rows = Array.from({ length: o.batchSize }, (_, j) => idx[j] ?? idx[0]);
+    const g = packGrouped(rows.map((i) => grouped[i]), groupedShapes(c));
+    const dm = packDm(rows.map((i) => trials[i].input.dm));
+    const z = (await fn(tree.ref(params), tree.ref(lora), g, dm).data()) as Float32Array;
     idx.forEach((i, j) => {
       out[i] = 1 / (1 + Math.exp(-z[j]));
     });
@@ -97,66 +151,82 @@ export async function predictProbabilities(
   return out;
 }
 
-export function makeClassifier(c: CladmopConfig) {
-  return jit((p: CladmopParams, l: CladmopLora, b: CladmopBatch) => classifyLogits(c, p, l, b));
-}
-
-export async function finetune(
-  pretrained: CladmopParams,
-  train: PreparedTrial[],
-  valid: PreparedTrial[],
-  o: FinetuneOptions,
-): Promise<FinetuneResult> {
+export async function finetune(pretrained: CladmopParams, train: PreparedTrial[], valid: PreparedTrial[], o: FinetuneOptions): Promise<FinetuneResult> {
   const log = o.log ?? (() => {});
   const c = o.config;
   const positives = train.filter((t) => t.label === 1).length;
   const posWeight = (train.length - positives) / Math.max(1, positives);
-  const { head, rest } = splitParams(pretrained);
+  const { head, ...base } = pretrained;
   let trainable: Trainable = { lora: initLoraParams(c, o.seed), head };
   // jax-js trees cannot hold null, so "nothing frozen" (full fine-tuning) is an empty object.
-  let frozen: Partial<Omit<CladmopParams, 'head'>> = rest;
+  let frozen: Partial<Base> = base;
+  let groupedTrain: Float32Array[][] | null = null;
+  let groupedValid: Float32Array[][] | null = null;
+  // LoRA mode: the frozen grouping blocks stay out of the jitted step (their outputs are precomputed).
+  let grouping: LevelGroupingParams[] = [];
   if (o.mode === 'full') {
-    trainable.base = rest;
+    trainable.base = base;
     frozen = {};
+  } else {
+    grouping = base.grouping;
+    groupedTrain = await groupAll(c, tree.ref(grouping), train, o);
+    groupedValid = await groupAll(c, tree.ref(grouping), valid, o);
+    frozen = { ...base, grouping: [] };
   }
   let adam: AdamState<Trainable> = adamInit(tree.ref(trainable));
-  const lossFn = (t: Trainable, f: Partial<Omit<CladmopParams, 'head'>>, b: CladmopBatch, y: Array, w: Array) => {
-    // Full mode also trains the LoRA adapters (they start at zero, so this only reparametrises): one code path.
-    const params = { ...(t.base ?? f), head: t.head } as CladmopParams;
-    return weightedBce(classifyLogits(c, params, t.lora, b), y, posWeight, w);
-  };
   const decay = tree.map((a: Array) => a.shape.length >= 2, trainable as never) as never;
-  const step = jit((t: Trainable, f: Partial<Omit<CladmopParams, 'head'>>, s: AdamState<Trainable>, b: CladmopBatch, y: Array, w: Array, lr: Array) => {
-    const [loss, grads] = valueAndGrad((tt: Trainable) => lossFn(tt, f, b, y, w))(tree.ref(t));
+  const update = (t: Trainable, grads: Trainable, s: AdamState<Trainable>, lr: Array): [Trainable, AdamState<Trainable>] => {
     const [t2, s2, norm] = adamUpdate(t, grads, s, lr, { ...DEFAULT_ADAM, weightDecay: o.weightDecay }, o.clipNorm, decay);
     norm.dispose();
-    return [t2, s2, loss] as [Trainable, AdamState<Trainable>, Array];
+    return [t2, s2];
+  };
+  // Full mode: the whole model on criteria batches. LoRA mode: DM branch + head on grouped criteria.
+  const stepFull = jit((t: Trainable, s: AdamState<Trainable>, b: CladmopBatch, y: Array, w: Array, lr: Array) => {
+    const [loss, grads] = valueAndGrad((tt: Trainable) => weightedBce(classifyLogits(c, { ...tt.base!, head: tt.head }, tt.lora, b), y, posWeight, w))(tree.ref(t));
+    return [...update(t, grads, s, lr), loss] as [Trainable, AdamState<Trainable>, Array];
   });
-  const classifier = makeClassifier(c);
-  const full = (t: Trainable): CladmopParams => ({ ...(t.base ? tree.ref(t.base) : tree.ref(frozen)), head: tree.ref(t.head) }) as CladmopParams;
+  const stepLora = jit((t: Trainable, f: Base, s: AdamState<Trainable>, g: Array[], dm: DmBatch, y: Array, w: Array, lr: Array) => {
+    const [loss, grads] = valueAndGrad((tt: Trainable) => weightedBce(classifyFromGrouped(c, { ...f, head: tt.head }, tt.lora, g, dm), y, posWeight, w))(tree.ref(t));
+    return [...update(t, grads, s, lr), loss] as [Trainable, AdamState<Trainable>, Array];
+  });
+  const validFn = classifierFromGrouped(c);
 
   let best: { epoch: number; prAuc: number; tensors: Record<string, Tensor> } | null = null;
   const history: FinetuneEpoch[] = [];
   const validLabels = valid.map((v) => v.label);
+  const index = new Map(train.map((t, i) => [t, i]));
   for (let epoch = 0; epoch < o.maxEpochs; epoch++) {
     let lossSum = 0;
     let n = 0;
-    // Partial last batches are kept (rows padded with weight 0): every training trial is used each epoch.
+    // Every training trial is used each epoch: the remainder forms a last, padded batch (rows weighted 0).
     const batches = epochBatches(train, o.batchSize, o.seed * 7919 + epoch);
     const used = new Set(batches.flat());
     const rest = train.filter((t) => !used.has(t));
     if (rest.length > 0) batches.push(rest);
     for (const items of batches) {
-      const { batch, rowWeights } = packBatch(items.map((t) => t.input), { size: o.batchSize, lengthBucket: o.lengthBucket, maxCriteria: o.maxCriteria });
-      const y = np.array(Float32Array.from({ length: o.batchSize }, (_, i) => items[i]?.label ?? 0));
-      const lr = o.lr; // one rate for LoRA and head (headLr is kept for the paper's per-group setting, unused)
-      const [t2, s2, loss] = step(trainable, tree.ref(frozen), adam, batch, y, np.array(rowWeights as Float32Array<ArrayBuffer>), np.array(lr));
-      trainable = t2;
-      adam = s2;
+      const labels = np.array(Float32Array.from({ length: o.batchSize }, (_, i) => items[i]?.label ?? 0));
+      const weights = np.array(Float32Array.from({ length: o.batchSize }, (_, i) => (i < items.length ? 1 : 0)));
+      const lr = np.array(o.lr);
+      let loss: Array;
+      if (o.mode === 'full') {
+        const { batch } = packBatch(items.map((t) => t.input), { size: o.batchSize, maxCriteria: o.maxCriteria });
+        [trainable, adam, loss] = stepFull(trainable, adam, batch, labels, weights, lr);
+      } else {
+        const rows = Array.from({ length: o.batchSize }, (_, i) => items[i] ?? items[0]);
+        const g = packGrouped(rows.map((t) => groupedTrain![index.get(t)!]), groupedShapes(c));
+        const dm = packDm(rows.map((t) => t.input.dm));
+        [trainable, adam, loss] = stepLora(trainable, tree.ref(frozen) as Base, adam, g, dm, labels, weights, lr);
+      }
       lossSum += (await loss.data())[0] * items.length;
       n += items.length;
     }
-    const probs = await predictProbabilities(c, full(trainable), tree.ref(trainable.lora), valid, o, classifier);
+    let probs: Float64Array;
+    if (o.mode === 'full') {
+      probs = await predictProbabilities(c, { ...tree.ref(trainable.base!), head: tree.ref(trainable.head) }, tree.ref(trainable.lora), valid, o);
+    } else {
+      const p = { ...tree.ref(frozen), head: tree.ref(trainable.head) } as CladmopParams;
+      probs = await predictFromGrouped(c, p, tree.ref(trainable.lora), valid, groupedValid!, o, validFn);
+    }
     const prAuc = averagePrecision(validLabels, probs);
     const auc = rocAuc(validLabels, probs);
     history.push({ epoch: epoch + 1, trainLoss: lossSum / n, validPrAuc: prAuc, validRocAuc: auc });
@@ -167,6 +237,8 @@ export async function finetune(
   }
   tree.dispose(adam);
   const restored = treeFromTensors(trainable, best!.tensors, '', 'best epoch');
-  const params = { ...(restored.base ?? frozen), head: restored.head } as CladmopParams;
+  let params: CladmopParams;
+  if (o.mode === 'full') params = { ...restored.base!, head: restored.head };
+  else params = { ...(frozen as Base), grouping, head: restored.head };
   return { params, lora: restored.lora, bestEpoch: best!.epoch, bestValidPrAuc: best!.prAuc, history, posWeight };
 }

@@ -27,7 +27,6 @@ export interface PretrainOptions {
   warmupSteps: number;
   weightDecay: number;
   clipNorm: number;
-  lengthBucket: number;
   maxCriteria: number;
   /** Checkpoint file; null = none. */
   checkpoint: string | null;
@@ -38,14 +37,15 @@ export interface PretrainOptions {
 
 export const DEFAULT_PRETRAIN: Omit<PretrainOptions, 'config' | 'checkpoint'> = {
   seed: 2025,
-  batchSize: 32,
+  // Memory (jax-js wasm heap, capped at 4 GiB) limits batch and length: measured peak RSS at B = 16 is 3.2 GB
+  // with 512 criteria tokens and 4.8 GB with 768; B = 32 does not fit at all (B^2 cross-encoded pairs).
+  batchSize: 16,
   epochs: 12,
   lr: 1e-3,
   warmupSteps: 50,
   weightDecay: 0.01,
   clipNorm: 1.0,
-  lengthBucket: 128,
-  maxCriteria: 1024,
+  maxCriteria: 512,
   resume: true,
 };
 
@@ -116,7 +116,7 @@ export async function retrievalScore(
   c: CladmopConfig,
   params: CladmopParams,
   trials: PreparedTrial[],
-  o: Pick<PretrainOptions, 'batchSize' | 'lengthBucket' | 'maxCriteria'>,
+  o: Pick<PretrainOptions, 'batchSize' | 'maxCriteria'>,
   logitsFn = makePairLogits(c),
 ): Promise<RetrievalScore> {
   const B = o.batchSize;
@@ -125,7 +125,7 @@ export async function retrievalScore(
   let loss = 0;
   let batches = 0;
   for (let s = 0; s + B <= trials.length; s += B) {
-    const { batch } = packBatch(trials.slice(s, s + B).map((t) => t.input), { size: B, lengthBucket: o.lengthBucket, maxCriteria: o.maxCriteria });
+    const { batch } = packBatch(trials.slice(s, s + B).map((t) => t.input), { size: B, maxCriteria: o.maxCriteria });
     const S = (await logitsFn(tree.ref(params), batch).data()) as Float32Array;
     for (let i = 0; i < B; i++) {
       const row = S.subarray(i * B, (i + 1) * B);
@@ -186,7 +186,7 @@ export async function pretrain(trials: PreparedTrial[], heldOut: PreparedTrial[]
     let lossSum = 0;
     const batches = epochBatches(trials, o.batchSize, o.seed * 1000 + epoch);
     for (const items of batches) {
-      const { batch } = packBatch(items.map((t) => t.input), { size: o.batchSize, lengthBucket: o.lengthBucket, maxCriteria: o.maxCriteria });
+      const { batch } = packBatch(items.map((t) => t.input), { size: o.batchSize, maxCriteria: o.maxCriteria });
       const [p2, s2, loss] = trainStep(params, adam, batch, np.array(lrAt(o, step, total)));
       params = p2;
       adam = s2;
@@ -219,7 +219,7 @@ export async function pretrain(trials: PreparedTrial[], heldOut: PreparedTrial[]
 
 /** What determines the result of pre-training (a checkpoint is resumed only under the same). */
 export function resultOptions(o: PretrainOptions, trials: PreparedTrial[]): object {
-  const { config, seed, batchSize, epochs, lr, warmupSteps, weightDecay, clipNorm, lengthBucket, maxCriteria } = o;
+  const { config, seed, batchSize, epochs, lr, warmupSteps, weightDecay, clipNorm, maxCriteria } = o;
   const ids = createHash('sha256').update(trials.map((t) => t.nctid).join(',')).digest('hex');
-  return { config, seed, batchSize, epochs, lr, warmupSteps, weightDecay, clipNorm, lengthBucket, maxCriteria, trials: ids };
+  return { config, seed, batchSize, epochs, lr, warmupSteps, weightDecay, clipNorm, maxCriteria, trials: ids };
 }

@@ -1,6 +1,7 @@
 /**
  * `cladmop embed`: fills the embedding cache with the criteria encoder's level outputs for a phase's trials.
  */
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.ts';
 import { loadSplit, PHASES, SPLITS, resolveDataDir } from '../../data/splits.ts';
@@ -19,6 +20,17 @@ export function parseShard(text: string | undefined): { index: number; count: nu
   return { index, count };
 }
 
+function readTextList(file: string): string[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new CliError(`--texts ${file}: not a readable JSON file (${(err as Error).message})`);
+  }
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new CliError(`--texts ${file}: expected a JSON array of strings`);
+  return value as string[];
+}
+
 export function register(program: Command): void {
   program
     .command('embed')
@@ -30,6 +42,7 @@ export function register(program: Command): void {
     .option('--cache <dir>', 'cache directory (default $CLADMOP_CACHE or .cache/embeddings)')
     .option('--data <dir>', 'TOP data directory')
     .option('--shard <i/n>', 'encode only shard i of n (several machines can fill one shared cache)')
+    .option('--texts <file>', 'encode the criteria texts of a JSON array file instead of a phase (used by reproduce)')
     .option('--json', 'machine-readable summary')
     .addHelpText(
       'after',
@@ -39,16 +52,16 @@ Examples:
   $ cladmop embed --phase all --shard 0/2        # on machine A; --shard 1/2 on machine B, same --cache
   $ cladmop embed --phase I --encoder onnx:./biogpt-onnx --layers 6,12,18`,
     )
-    .action(async (opts: { phase: string; encoder: string; layers?: string; device: string; cache?: string; data?: string; shard?: string; json?: boolean }) => {
+    .action(async (opts: { phase: string; encoder: string; layers?: string; device: string; cache?: string; data?: string; shard?: string; texts?: string; json?: boolean }) => {
       const phases = opts.phase === 'all' ? [...PHASES] : [opts.phase.toUpperCase() as BenchmarkPhase];
       if (phases.some((p) => !PHASES.includes(p))) throw new CliError(`--phase must be I, II, III or all, got "${opts.phase}"`);
       const shard = parseShard(opts.shard);
       const layers = opts.layers ? opts.layers.split(',').map((s) => parseInt(s, 10)) : undefined;
       if (layers && (layers.length !== 3 || layers.some((l) => !Number.isInteger(l)))) throw new CliError(`--layers must be three integers, got "${opts.layers}"`);
       const dataDir = resolveDataDir(opts.data);
-      const texts: string[] = [];
+      const texts: string[] = opts.texts ? readTextList(opts.texts) : [];
       const seen = new Set<string>();
-      for (const phase of phases) {
+      for (const phase of opts.texts ? [] : phases) {
         for (const split of SPLITS) {
           for (const row of loadSplit(phase, split, dataDir).rows) {
             if (seen.has(row.trial.nctid)) continue;

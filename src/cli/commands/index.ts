@@ -4,6 +4,9 @@ import { register as registerData } from './data.ts';
 import { register as registerEvaluate } from './evaluate.ts';
 import { register as registerEmbed } from './embed.ts';
 import { register as registerLm } from './lm.ts';
+import { register as registerPretrain } from './pretrain.ts';
+import { register as registerReport } from './report.ts';
+import { register as registerReproduce } from './reproduce.ts';
 
 /** Every sub-command, in the order `--help` lists them. */
 export function registerCommands(program: Command): void {
@@ -12,4 +15,7 @@ export function registerCommands(program: Command): void {
   registerEvaluate(program);
   registerLm(program);
   registerEmbed(program);
+  registerPretrain(program);
+  registerReproduce(program);
+  registerReport(program);
 }

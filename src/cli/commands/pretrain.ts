@@ -1,0 +1,51 @@
+/**
+ * `cladmop pretrain`: pair-matching pre-training on the SCT-like corpus, cached under .cache/pretrain/<key>/
+ * (resumes from its checkpoint after an interruption). `reproduce` runs this in a child process.
+ */
+import type { Command } from 'commander';
+import { CliError } from '../cli-error.ts';
+import { loadEncoder } from '../../features/encoder-spec.ts';
+import { progressBar, type Progress } from '../progress.ts';
+
+export function register(program: Command): void {
+  program
+    .command('pretrain')
+    .description('pair-matching pre-training (symmetric InfoNCE, no outcome labels) on the SCT-like corpus; result cached')
+    .option('--encoder <spec>', 'criteria encoder: lm (shipped) or lm:DIR', 'lm')
+    .option('--epochs <n>', 'pre-training epochs', (v) => parseInt(v, 10), 8)
+    .option('--molecules <source>', 'top or names', 'top')
+    .option('--quick', 'a 64-trial sample and one epoch (smoke test)')
+    .option('--data <dir>', 'TOP data directory')
+    .option('--print-file', 'only print where the result is (or would be) cached')
+    .action(async (opts: { encoder: string; epochs: number; molecules: string; quick?: boolean; data?: string; printFile?: boolean }) => {
+      if (opts.molecules !== 'top' && opts.molecules !== 'names') throw new CliError(`--molecules must be top or names, got "${opts.molecules}"`);
+      const { planPretraining, runPretraining, featureContext, MoleculeFeaturizer } = await import('../../train/run-pretraining.ts');
+      const { resolveDataDir } = await import('../../data/splits.ts');
+      const encoder = await loadEncoder(opts.encoder);
+      const plan = planPretraining({ encoder, dataDir: opts.data, quick: !!opts.quick, epochs: opts.epochs, moleculeSource: opts.molecules });
+      if (opts.printFile) {
+        process.stdout.write(plan.file + '\n');
+        return;
+      }
+      const ctx = featureContext(encoder, resolveDataDir(opts.data), opts.molecules, await MoleculeFeaturizer.create());
+      let bar: { label: string; p: Progress } | null = null;
+      await runPretraining(
+        plan,
+        ctx,
+        (line) => {
+          bar?.p.stop();
+          bar = null;
+          process.stderr.write(line + '\n');
+        },
+        (label, done, total) => {
+          if (!bar || bar.label !== label) {
+            bar?.p.stop();
+            bar = { label, p: progressBar(label, total) };
+          }
+          bar.p.update(done);
+        },
+      );
+      (bar as { p: Progress } | null)?.p.stop();
+      process.stdout.write(plan.file + '\n');
+    });
+}

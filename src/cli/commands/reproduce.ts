@@ -1,0 +1,68 @@
+/**
+ * `cladmop reproduce`: the paper's experiments on TOP in one command (see train/reproduce.ts).
+ */
+import path from 'node:path';
+import type { Command } from 'commander';
+import { CliError } from '../cli-error.ts';
+import { PHASES } from '../../data/splits.ts';
+import type { BenchmarkPhase } from '../../data/trial.ts';
+import { progressBar, type Progress } from '../progress.ts';
+
+export function register(program: Command): void {
+  program
+    .command('reproduce')
+    .description('encoder cache -> pair-matching pre-training -> LoRA fine-tuning -> evaluation beside the paper and the TF-IDF baselines')
+    .option('--phase <phase>', 'I, II, III or all', 'I')
+    .requiredOption('--out <dir>', 'output directory (report.md, metrics.json, phase_*/predictions_test.csv, phase_*/model/)')
+    .option('--quick', 'smoke run: subsampled data, 1 pre-training epoch, 3 fine-tuning epochs, 1 seed')
+    .option('--encoder <spec>', 'criteria encoder: lm (shipped) or lm:DIR', 'lm')
+    .option('--seeds <list>', 'fine-tuning seeds', '1,2,3')
+    .option('--molecules <source>', 'molecule source: top (TOP SMILES as given) or names (re-derived from drug names)', 'top')
+    .option('--pretrain-epochs <n>', 'pre-training epochs', (v) => parseInt(v, 10), 8)
+    .option('--data <dir>', 'TOP data directory')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ cladmop reproduce --phase I --out runs/phase_I
+  $ cladmop reproduce --phase all --out runs/all
+  $ cladmop reproduce --quick --out /tmp/smoke`,
+    )
+    .action(async (opts: { phase: string; out: string; quick?: boolean; encoder: string; seeds: string; molecules: string; pretrainEpochs: number; data?: string }) => {
+      const phases = opts.phase === 'all' ? [...PHASES] : [opts.phase.toUpperCase() as BenchmarkPhase];
+      if (phases.some((p) => !PHASES.includes(p))) throw new CliError(`--phase must be I, II, III or all, got "${opts.phase}"`);
+      const seeds = opts.seeds.split(',').map((s) => parseInt(s, 10));
+      if (seeds.some((s) => !Number.isInteger(s))) throw new CliError(`--seeds must be comma-separated integers, got "${opts.seeds}"`);
+      if (opts.molecules !== 'top' && opts.molecules !== 'names') throw new CliError(`--molecules must be top or names, got "${opts.molecules}"`);
+      const { reproduce } = await import('../../train/reproduce.ts');
+      let bar: { label: string; p: Progress } | null = null;
+      const result = await reproduce({
+        phases,
+        outDir: path.resolve(opts.out),
+        quick: !!opts.quick,
+        dataDir: opts.data,
+        encoder: opts.encoder,
+        seeds,
+        moleculeSource: opts.molecules,
+        pretrainEpochs: opts.pretrainEpochs,
+        log: (line) => {
+          bar?.p.stop();
+          bar = null;
+          process.stderr.write(line + '\n');
+        },
+        progress: (label, done, total) => {
+          if (!bar || bar.label !== label) {
+            bar?.p.stop();
+            bar = { label, p: progressBar(label, total) };
+          }
+          bar.p.update(done);
+          if (done >= total) {
+            bar.p.stop();
+            bar = null;
+          }
+        },
+      });
+      (bar as { p: Progress } | null)?.p.stop();
+      process.stdout.write(`wrote ${result.reportFile} and ${result.metricsFile}\n`);
+    });
+}

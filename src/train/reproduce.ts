@@ -1,0 +1,279 @@
+/**
+ * `cladmop reproduce`: encoder cache -> pair-matching pre-training (cached) -> LoRA fine-tuning per phase (several
+ * seeds) -> evaluation, with the TF-IDF baselines in the same run on the same rows, and the zero-shot
+ * pair-matching score. Writes report.md, metrics.json, predictions_test.csv and the model bundle.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { jit, numpy as np, tree } from '@jax-js/jax';
+import { loadSplit, describeSplit, resolveDataDir, REPO_ROOT, type LoadedSplit } from '../data/splits.ts';
+import type { BenchmarkPhase, LabelledTrial } from '../data/trial.ts';
+import { loadEncoder } from '../features/encoder-spec.ts';
+import { packBatch } from '../features/trial-batch.ts';
+import { initCladmop, ownPairScores, type CladmopBatch, type CladmopConfig, type CladmopLora, type CladmopParams } from '../model/cladmop.ts';
+import { saveBundle } from '../model/bundle.ts';
+import { bootstrapMetrics, allPositiveReference, type BootstrapMetrics } from '../eval/bootstrap.ts';
+import { averagePrecision } from '../eval/metrics/average-precision.ts';
+import { rocAuc } from '../eval/metrics/roc-auc.ts';
+import { f1Score } from '../eval/metrics/f1-score.ts';
+import { runBaseline } from '../baselines/run-baseline.ts';
+import { readSafetensors } from '../runtime/safetensors.ts';
+import { treeFromTensors } from '../runtime/param-tree.ts';
+import { runCladmopChild } from '../runtime/child.ts';
+import { writeFileAtomic } from '../runtime/atomic-write.ts';
+import { prepareTrials, type PreparedTrial } from './prepare.ts';
+import { DEFAULT_PRETRAIN, retrievalScore, type PretrainEpoch, type RetrievalScore } from './pretrain.ts';
+import { cladmopConfigFor, featureContext, MoleculeFeaturizer, planPretraining, subsample } from './run-pretraining.ts';
+import { DEFAULT_FINETUNE, finetune, predictProbabilities, type FinetuneEpoch } from './finetune.ts';
+
+/** The paper's table (CLaDMoP, KDD 2025; values as recovered in shared/notes/paper.md). */
+export const PAPER_RESULTS: Record<BenchmarkPhase, { f1: number; prAuc: number; rocAuc: number | null; note?: string }> = {
+  I: { f1: 0.713, prAuc: 0.68, rocAuc: 0.642 },
+  II: { f1: 0.685, prAuc: 0.683, rocAuc: null, note: 'ROC-AUC not recovered (inferred ≈ .646)' },
+  III: { f1: 0.861, prAuc: 0.86, rocAuc: 0.702 },
+};
+
+export interface ReproduceOptions {
+  phases: BenchmarkPhase[];
+  outDir: string;
+  quick: boolean;
+  dataDir?: string;
+  encoder: string;
+  seeds: number[];
+  moleculeSource: 'top' | 'names';
+  pretrainEpochs: number;
+  log: (line: string) => void;
+  progress?: (label: string, done: number, total: number) => void;
+}
+
+interface PhaseResult {
+  phase: BenchmarkPhase;
+  splits: Record<string, { rows: number; positives: number; partial: boolean; note: string }>;
+  perSeed: { seed: number; bestEpoch: number; validPrAuc: number; test: { f1: number; prAuc: number; rocAuc: number }; history: FinetuneEpoch[] }[];
+  seedSummary: Record<'f1' | 'prAuc' | 'rocAuc', { mean: number; std: number }>;
+  ensemble: BootstrapMetrics;
+  zeroShot: { prAuc: number; rocAuc: number };
+  baselines: { model: string; metrics: BootstrapMetrics }[];
+  allPositive: ReturnType<typeof allPositiveReference>;
+  seconds: number;
+}
+
+
+function meanStd(xs: number[]): { mean: number; std: number } {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const std = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length);
+  return { mean, std };
+}
+
+async function zeroShotScores(c: CladmopConfig, params: CladmopParams, trials: PreparedTrial[], batchSize: number, maxCriteria: number): Promise<Float64Array> {
+  const fn = jit((p: CladmopParams, b: CladmopBatch) => ownPairScores(c, p, b));
+  const out = new Float64Array(trials.length);
+  for (let s = 0; s < trials.length; s += batchSize) {
+    const items = trials.slice(s, s + batchSize);
+    const { batch } = packBatch(items.map((t) => t.input), { size: batchSize, maxCriteria });
+    const z = (await fn(tree.ref(params), batch).data()) as Float32Array;
+    items.forEach((_, j) => (out[s + j] = z[j]));
+  }
+  fn.dispose();
+  return out;
+}
+
+export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: string; reportFile: string }> {
+  const started = Date.now();
+  const dataDir = resolveDataDir(o.dataDir);
+  mkdirSync(o.outDir, { recursive: true });
+  const encoder = await loadEncoder(o.encoder);
+  o.log(`criteria encoder: ${encoder.name}`);
+  const ctx = featureContext(encoder, dataDir, o.moleculeSource, await MoleculeFeaturizer.create());
+  const icd = ctx.icd;
+  const config = cladmopConfigFor(encoder, icd);
+  const prep = async (label: string, rows: LabelledTrial[]) =>
+    prepareTrials(rows, ctx, (done, total) => o.progress?.(`features ${label}`, done, total));
+
+  // Which rows every stage uses (quick mode: deterministic small samples).
+  const plan = planPretraining({ encoder, dataDir, quick: o.quick, epochs: o.pretrainEpochs, moleculeSource: o.moleculeSource });
+  const splitsOf: Record<string, Record<string, LoadedSplit>> = {};
+  const rowsOf: Record<string, Record<string, LabelledTrial[]>> = {};
+  for (const phase of o.phases) {
+    splitsOf[phase] = {};
+    rowsOf[phase] = {};
+    for (const split of ['train', 'valid', 'test'] as const) {
+      const s = loadSplit(phase, split, dataDir);
+      splitsOf[phase][split] = s;
+      rowsOf[phase][split] = o.quick ? subsample(s.rows, split === 'test' ? 200 : 160, 3) : s.rows;
+    }
+  }
+  // Stage 1 (child process): encode every criteria text not yet in the cache.
+  const allRows = [...plan.trials, ...plan.heldOut, ...Object.values(rowsOf).flatMap((r) => Object.values(r).flat())];
+  const missing = [...new Set(allRows.map((r) => r.trial.criteria))].filter((t) => !ctx.cache!.has(t));
+  if (missing.length > 0) {
+    o.log(`encoding ${missing.length} criteria texts with the frozen encoder (child process)`);
+    const tmp = path.join(o.outDir, `.texts-${process.pid}.json`);
+    writeFileAtomic(tmp, JSON.stringify(missing));
+    try {
+      await runCladmopChild(['embed', '--texts', tmp, '--encoder', o.encoder]);
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+  }
+  // Stage 2 (child process): pair-matching pre-training, cached by everything that determines it.
+  o.log(`SCT-like corpus: ${plan.sct.stats.total} successful non-test, non-valid trials; ${plan.trials.length} used${o.quick ? ' [quick sample]' : ''}; ${plan.heldOut.length} successful valid trials held out for retrieval`);
+  const t0 = Date.now();
+  if (!existsSync(plan.file)) {
+    const args = ['pretrain', '--encoder', o.encoder, '--epochs', String(o.pretrainEpochs), '--molecules', o.moleculeSource];
+    if (o.quick) args.push('--quick');
+    if (o.dataDir) args.push('--data', o.dataDir);
+    await runCladmopChild(args);
+  } else o.log(`pre-trained weights reused from ${plan.file}`);
+  const pretrainSeconds = (Date.now() - t0) / 1000;
+  const f = readSafetensors(plan.file);
+  const pretrained: CladmopParams = treeFromTensors(initCladmop(config, 0), f.tensors, 'params', plan.file);
+  const pretrainHistory = JSON.parse(f.metadata.history ?? '[]') as PretrainEpoch[];
+  const heldTrials = await prep('held-out', plan.heldOut);
+  const retrieval: RetrievalScore = await retrievalScore(config, tree.ref(pretrained), heldTrials, plan.options);
+  const sct = plan.sct;
+  const key = plan.key;
+  const pretrainOptions = plan.options;
+
+  // ---- per phase ----
+  const results: PhaseResult[] = [];
+  for (const phase of o.phases) {
+    const tPhase = Date.now();
+    const loaded = splitsOf[phase];
+    for (const split of ['train', 'valid', 'test']) o.log(describeSplit(loaded[split]));
+    const rows = (split: string) => rowsOf[phase][split];
+    const train = await prep(`phase ${phase} train`, rows('train'));
+    const valid = await prep(`phase ${phase} valid`, rows('valid'));
+    const test = await prep(`phase ${phase} test`, rows('test'));
+    const testLabels = test.map((t) => t.label);
+    const perSeed: PhaseResult['perSeed'] = [];
+    const sum = new Float64Array(test.length);
+    let bestModel: { params: CladmopParams; lora: CladmopLora; validPrAuc: number; seed: number } | null = null;
+    for (const seed of o.quick ? o.seeds.slice(0, 1) : o.seeds) {
+      const ft = await finetune(tree.ref(pretrained), train, valid, { ...DEFAULT_FINETUNE, config, seed, maxEpochs: o.quick ? 3 : DEFAULT_FINETUNE.maxEpochs, log: o.log, onEpoch: (e, n) => o.progress?.(`fine-tune phase ${phase} seed ${seed}`, e, n) });
+      const probs = await predictProbabilities(config, tree.ref(ft.params), tree.ref(ft.lora), test, DEFAULT_FINETUNE);
+      probs.forEach((p, i) => (sum[i] += p));
+      perSeed.push({ seed, bestEpoch: ft.bestEpoch, validPrAuc: ft.bestValidPrAuc, test: { f1: f1Score(testLabels, probs), prAuc: averagePrecision(testLabels, probs), rocAuc: rocAuc(testLabels, probs) }, history: ft.history });
+      o.log(`phase ${phase} seed ${seed}: best epoch ${ft.bestEpoch} (valid PR-AUC ${ft.bestValidPrAuc.toFixed(4)}); test PR-AUC ${perSeed.at(-1)!.test.prAuc.toFixed(4)} ROC-AUC ${perSeed.at(-1)!.test.rocAuc.toFixed(4)}`);
+      // The bundle keeps the seed with the best valid PR-AUC (selection on valid only).
+      if (!bestModel || ft.bestValidPrAuc > bestModel.validPrAuc) {
+        if (bestModel) tree.dispose([bestModel.params, bestModel.lora]);
+        bestModel = { params: ft.params, lora: ft.lora, validPrAuc: ft.bestValidPrAuc, seed };
+      } else tree.dispose([ft.params, ft.lora]);
+    }
+    const nSeeds = perSeed.length;
+    const ensemble = Float64Array.from(sum, (s) => s / nSeeds);
+    const ensembleMetrics = bootstrapMetrics(testLabels, ensemble, { seed: 2023 });
+    const zs = await zeroShotScores(config, tree.ref(pretrained), test, DEFAULT_PRETRAIN.batchSize, DEFAULT_PRETRAIN.maxCriteria);
+    const zeroShot = { prAuc: averagePrecision(testLabels, zs), rocAuc: rocAuc(testLabels, zs) };
+    // Baselines: same splits; in quick mode scored on the same subsampled test rows.
+    const baselines: PhaseResult['baselines'] = [];
+    for (const model of ['lr', 'forest'] as const) {
+      if (o.quick && model === 'forest') continue;
+      const bdir = path.join(o.outDir, `phase_${phase}`, `baseline_${model}`);
+      await runBaseline({ phase, model, dataDir, outDir: bdir });
+      const predRows = readFileSync(path.join(bdir, 'predictions_test.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+      const byId = new Map(predRows.map(([id, p]) => [id, Number(p)]));
+      const bp = test.map((t) => byId.get(t.nctid));
+      if (bp.some((p) => p === undefined)) throw new Error(`baseline ${model} has no prediction for some phase ${phase} test rows`);
+      baselines.push({ model, metrics: bootstrapMetrics(testLabels, bp as number[], { seed: 2023 }) });
+    }
+    // Outputs of this phase.
+    const phaseDir = path.join(o.outDir, `phase_${phase}`);
+    writeFileAtomic(
+      path.join(phaseDir, 'predictions_test.csv'),
+      'nctid,probability,label\n' + test.map((t, i) => `${t.nctid},${ensemble[i]},${t.label}`).join('\n') + '\n',
+    );
+    const result: PhaseResult = {
+      phase,
+      splits: Object.fromEntries(
+        Object.entries(loaded).map(([k, s]) => [k, { rows: o.quick ? rows(k).length : s.rows.length, positives: s.positives, partial: s.partial, note: s.note }]),
+      ),
+      perSeed,
+      seedSummary: {
+        f1: meanStd(perSeed.map((s) => s.test.f1)),
+        prAuc: meanStd(perSeed.map((s) => s.test.prAuc)),
+        rocAuc: meanStd(perSeed.map((s) => s.test.rocAuc)),
+      },
+      ensemble: ensembleMetrics,
+      zeroShot,
+      baselines,
+      allPositive: allPositiveReference(testLabels),
+      seconds: (Date.now() - tPhase) / 1000,
+    };
+    results.push(result);
+    await saveBundle({
+      dir: path.join(phaseDir, 'model'),
+      params: bestModel!.params,
+      lora: bestModel!.lora,
+      icdVocabulary: icd.entries,
+      config: {
+        architecture: config,
+        encoder: { spec: o.encoder, id: encoder.id, name: encoder.name },
+        phase,
+        dmFeatures: { moleculeSource: o.moleculeSource, nameBuckets: config.nameBuckets },
+        maxCriteria: DEFAULT_FINETUNE.maxCriteria,
+        training: { seed: bestModel!.seed, finetune: { ...DEFAULT_FINETUNE }, pretrainKey: key, quick: o.quick },
+        metrics: { validPrAuc: bestModel!.validPrAuc, test: perSeed.find((s) => s.seed === bestModel!.seed)?.test },
+        codeVersion: JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')).version,
+      },
+    });
+  }
+  const metrics = {
+    substitutes: {
+      llm: `${encoder.name} instead of BioGPT (no pretrained LLM weights are obtainable offline here)`,
+      sct: 'SCT-like corpus built from successful non-test, non-valid TOP trials instead of the paper\'s SCT',
+    },
+    quick: o.quick,
+    encoder: { spec: o.encoder, id: encoder.id },
+    moleculeSource: o.moleculeSource,
+    pretraining: { corpus: sct.stats, epochs: pretrainOptions.epochs, history: pretrainHistory, retrieval, seconds: pretrainSeconds, cacheKey: key },
+    phases: results,
+    paper: PAPER_RESULTS,
+    seconds: (Date.now() - started) / 1000,
+  };
+  const metricsFile = path.join(o.outDir, 'metrics.json');
+  writeFileAtomic(metricsFile, JSON.stringify(metrics, null, 1) + '\n');
+  const reportFile = path.join(o.outDir, 'report.md');
+  writeFileAtomic(reportFile, renderReport(metrics));
+  return { metricsFile, reportFile };
+}
+
+const f3 = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(3));
+const pm = (m: { mean: number | null; std: number | null }) => `${f3(m.mean)} ± ${f3(m.std)}`;
+
+export function renderReport(m: {
+  substitutes: Record<string, string>;
+  quick: boolean;
+  pretraining: { corpus: { total: number }; epochs: number; retrieval: RetrievalScore; seconds: number };
+  phases: PhaseResult[];
+  seconds: number;
+}): string {
+  const lines: string[] = [];
+  lines.push('# CLaDMoP reproduction on TOP', '');
+  if (m.quick) lines.push('> **Quick smoke run**: subsampled data, 1 pre-training epoch, 3 fine-tuning epochs, 1 seed. The numbers are not meaningful.', '');
+  lines.push('Substitutes (named in every report):', '');
+  for (const v of Object.values(m.substitutes)) lines.push(`- ${v}`);
+  lines.push('');
+  lines.push('F1 at 0.5 mostly measures prevalence on TOP; **PR-AUC and ROC-AUC decide**. "all-positive" calls every trial a success.', '');
+  lines.push(`Pre-training (pair matching, symmetric InfoNCE, in-batch negatives): ${m.pretraining.corpus.total} successful trials, ${m.pretraining.epochs} epochs, ${Math.round(m.pretraining.seconds)} s. Held-out retrieval (criteria -> drugs/diseases among batches of ${m.pretraining.retrieval.batchSize} successful valid trials): top-1 ${(100 * m.pretraining.retrieval.top1).toFixed(1)}% (chance ${(100 * m.pretraining.retrieval.chanceTop1).toFixed(1)}%), top-5 ${(100 * m.pretraining.retrieval.top5).toFixed(1)}% (chance ${(100 * m.pretraining.retrieval.chanceTop5).toFixed(1)}%).`, '');
+  for (const r of m.phases) {
+    lines.push(`## Phase ${r.phase}`, '');
+    for (const [split, s] of Object.entries(r.splits)) lines.push(`- ${split}: ${s.rows} rows${s.partial ? ' **[partial]**' : ''} — ${s.note}`);
+    lines.push('');
+    lines.push('| method | F1 | PR-AUC | ROC-AUC | source |', '|---|---|---|---|---|');
+    const row = (name: string, b: BootstrapMetrics, src: string) =>
+      lines.push(`| ${name} | ${f3(b.f1.point)} (${pm(b.f1)}) | ${f3(b.prAuc.point)} (${pm(b.prAuc)}) | ${f3(b.rocAuc.point)} (${pm(b.rocAuc)}) | ${src} |`);
+    row(`CLaDMoP (ours, ensemble of ${r.perSeed.length} seeds)`, r.ensemble, 'this run: point (bootstrap mean ± std)');
+    lines.push(`| CLaDMoP (ours), across seeds | ${pm(r.seedSummary.f1)} | ${pm(r.seedSummary.prAuc)} | ${pm(r.seedSummary.rocAuc)} | this run: mean ± std over seeds |`);
+    for (const b of r.baselines) row(`TF-IDF + ${b.model === 'lr' ? 'logistic regression' : 'random forest'}`, b.metrics, 'this run, same test rows');
+    lines.push(`| CLaDMoP zero-shot (pair-matching score, no labels) | – | ${f3(r.zeroShot.prAuc)} | ${f3(r.zeroShot.rocAuc)} | this run |`);
+    lines.push(`| all-positive reference | ${f3(r.allPositive.f1)} | ${f3(r.allPositive.prAuc)} | ${f3(r.allPositive.rocAuc)} | this run |`);
+    const p = PAPER_RESULTS[r.phase];
+    lines.push(`| CLaDMoP (paper, BioGPT + SCT) | ${f3(p.f1)} | ${f3(p.prAuc)} | ${f3(p.rocAuc)} | arXiv 2505.18527${p.note ? `; ${p.note}` : ''} |`);
+    lines.push('');
+    lines.push(`Seeds: ${r.perSeed.map((s) => `${s.seed} (best epoch ${s.bestEpoch}, valid PR-AUC ${f3(s.validPrAuc)}, test PR-AUC ${f3(s.test.prAuc)})`).join('; ')}. ${Math.round(r.seconds)} s.`, '');
+  }
+  lines.push(`Total time: ${Math.round(m.seconds)} s.`, '');
+  return lines.join('\n');
+}
