@@ -10,7 +10,7 @@
  * cannot be interrupted inside the test's own thread, and would otherwise stall the suite instead of failing it.
  * Reproduce a failure with FC_SEED=<seed printed by fast-check>.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
@@ -86,11 +86,21 @@ class CriteriaSandbox {
     });
   }
 
+  /** parse(), run again once if it took `limitMs` or more: only a slow path is slow twice in a row. */
+  async parseWithin(text: string, limitMs: number, hardLimitMs: number, repeat = 1): Promise<Timed> {
+    const first = await this.parse(text, hardLimitMs, repeat);
+    return first.ms < limitMs ? first : this.parse(text, hardLimitMs, repeat);
+  }
+
   async close() {
     if (this.worker) await (await this.worker).terminate();
     this.worker = undefined;
   }
 }
+
+// One worker for the whole file (starting one with tsx costs a few hundred ms); a hang replaces it.
+const sandbox = new CriteriaSandbox();
+after(() => sandbox.close());
 
 // --- invariants -----------------------------------------------------------------------------------------------
 
@@ -161,81 +171,61 @@ const SHORT_MS = 250;
 const HANG_MS = 3000;
 
 test('arbitrary text: no crash, no hang; statements trimmed, non-empty, one line', async () => {
-  const sandbox = new CriteriaSandbox();
-  try {
-    await fc.assert(
-      fc.asyncProperty(fuzzText, async (text) => {
-        const { ms, result } = await sandbox.parse(text, HANG_MS);
-        assert.ok(ms < SHORT_MS, `${ms.toFixed(0)} ms for ${text.length} chars`);
-        assertStatementsWellFormed(result);
-      }),
-      params(1500, 2000),
-    );
-  } finally {
-    await sandbox.close();
-  }
+  await fc.assert(
+    fc.asyncProperty(fuzzText, async (text) => {
+      const { ms, result } = await sandbox.parseWithin(text, SHORT_MS, HANG_MS);
+      assert.ok(ms < SHORT_MS, `${ms.toFixed(0)} ms for ${text.length} chars`);
+      assertStatementsWellFormed(result);
+    }),
+    params(1000, 1500),
+  );
 });
 
 test('header-like lines ("part a  cohort 2:  key ...") parse in linear time', async () => {
-  const sandbox = new CriteriaSandbox();
-  try {
-    await fc.assert(
-      fc.asyncProperty(headerLike, fc.constantFrom('', '\n', '\n\n'), async (line, before) => {
-        const { ms, result } = await sandbox.parse(`Inclusion Criteria:\n\n-  item\n${before}${line}\n`, HANG_MS);
-        // Linear time is a few microseconds for these lines; 100 ms is 2^20 and more backtracking steps.
-        assert.ok(ms < 100, `${ms.toFixed(0)} ms for a ${line.length}-char line`);
-        assertStatementsWellFormed(result);
-      }),
-      // A hang is found on the first runs; shrinking a hang costs HANG_MS per step, so stop at the first failure.
-      { ...params(400, 2500), endOnFailure: true },
-    );
-  } finally {
-    await sandbox.close();
-  }
+  await fc.assert(
+    fc.asyncProperty(headerLike, fc.constantFrom('', '\n', '\n\n'), async (line, before) => {
+      const { ms, result } = await sandbox.parseWithin(`Inclusion Criteria:\n\n-  item\n${before}${line}\n`, 100, HANG_MS);
+      // Linear time is a few microseconds for these lines; 100 ms is 2^20 and more backtracking steps.
+      assert.ok(ms < 100, `${ms.toFixed(0)} ms for a ${line.length}-char line`);
+      assertStatementsWellFormed(result);
+    }),
+    // A hang is found on the first runs; shrinking a hang costs HANG_MS per step, so stop at the first failure.
+    { ...params(400, 2500), endOnFailure: true },
+  );
 });
 
 test('1,000,000-character inputs finish in under 2 s', async () => {
-  const sandbox = new CriteriaSandbox();
-  try {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.oneof(fuzzText, headerLike).filter((t) => t.length > 0),
-        fc.boolean(),
-        async (chunk, oneLine) => {
-          // Either the chunk's own line structure repeated, or one single 1 MB line (the worst case for per-line regexes).
-          const piece = oneLine ? chunk.replace(/[\r\n\u2028\u2029]/g, ' ') + ' ' : chunk + '\n';
-          const repeat = Math.ceil(1_000_000 / piece.length);
-          const { ms, result } = await sandbox.parse(piece, 10_000, repeat);
-          assert.ok(ms < 2000, `${ms.toFixed(0)} ms for ${piece.length * repeat} chars`);
-          assertStatementsWellFormed(result);
-        },
-      ),
-      { ...params(6, 3000), endOnFailure: true },
-    );
-  } finally {
-    await sandbox.close();
-  }
+  await fc.assert(
+    fc.asyncProperty(
+      fc.oneof(fuzzText, headerLike).filter((t) => t.length > 0),
+      fc.boolean(),
+      async (chunk, oneLine) => {
+        // Either the chunk's own line structure repeated, or one single 1 MB line (the worst case for per-line regexes).
+        const piece = oneLine ? chunk.replace(/[\r\n\u2028\u2029]/g, ' ') + ' ' : chunk + '\n';
+        const repeat = Math.ceil(1_000_000 / piece.length);
+        const { ms, result } = await sandbox.parseWithin(piece, 2000, 10_000, repeat);
+        assert.ok(ms < 2000, `${ms.toFixed(0)} ms for ${piece.length * repeat} chars`);
+        assertStatementsWellFormed(result);
+      },
+    ),
+    { ...params(6, 3000), endOnFailure: true },
+  );
 });
 
 test('regression: lines that made the section-header regex backtrack exponentially now parse in linear time', async () => {
   // Found by the properties above. Before the fix, "part a    " x 14 took 4.4 s and "part a. " x 22 0.13 s (doubling
   // with each repeat): fast-check's counterexamples were "stage \t 1  stage \t 1  ..." (a run of spaces split
   // between \s* and \s+) and, after the first fix, "part a. part a. ..." (label "a." or label "a" plus ".").
-  const sandbox = new CriteriaSandbox();
-  try {
-    for (const line of ['part a    '.repeat(40) + 'x', 'stage \t 1  '.repeat(40), 'part a. '.repeat(40) + 'x', 'cohort b- '.repeat(40) + 'of age']) {
-      const { ms, result } = await sandbox.parse(`${line}\n`, HANG_MS);
-      assert.ok(ms < 100, `${ms.toFixed(0)} ms for ${JSON.stringify(line.slice(0, 20))}...`);
-      assert.deepEqual(result, { inclusion: [line.replace(/\s+/g, ' ').trim()], exclusion: [] });
-    }
-    // Still headers: qualifiers ending in "." or "-", and "Cohort B.2:".
-    for (const header of ['Part A. Inclusion Criteria:', 'Part B- Exclusion Criteria', 'Cohort B.2: Step 1 - Inclusion criteria:']) {
-      const { result } = await sandbox.parse(`${header}\n\n-  adults\n`, HANG_MS);
-      const section = /exclusion/i.test(header) ? 'exclusion' : 'inclusion';
-      assert.deepEqual(result[section], ['adults'], header);
-    }
-  } finally {
-    await sandbox.close();
+  for (const line of ['part a    '.repeat(40) + 'x', 'stage \t 1  '.repeat(40), 'part a. '.repeat(40) + 'x', 'cohort b- '.repeat(40) + 'of age']) {
+    const { ms, result } = await sandbox.parseWithin(`${line}\n`, 100, HANG_MS);
+    assert.ok(ms < 100, `${ms.toFixed(0)} ms for ${JSON.stringify(line.slice(0, 20))}...`);
+    assert.deepEqual(result, { inclusion: [line.replace(/\s+/g, ' ').trim()], exclusion: [] });
+  }
+  // Still headers: qualifiers ending in "." or "-", and "Cohort B.2:".
+  for (const header of ['Part A. Inclusion Criteria:', 'Part B- Exclusion Criteria', 'Cohort B.2: Step 1 - Inclusion criteria:']) {
+    const { result } = await sandbox.parse(`${header}\n\n-  adults\n`, HANG_MS);
+    const section = /exclusion/i.test(header) ? 'exclusion' : 'inclusion';
+    assert.deepEqual(result[section], ['adults'], header);
   }
 });
 

@@ -201,9 +201,9 @@ export function conditionCandidates(name: string): string[][] {
   const expand = (form: string) => {
     for (const f of [form, singular(form)]) {
       add(f);
-      if (CONDITION_ALIASES[f]) add(CONDITION_ALIASES[f]);
+      if (Object.hasOwn(CONDITION_ALIASES, f)) add(CONDITION_ALIASES[f]);
       const cancer = CANCER_WORDS.exec(f);
-      const organs = cancer ? CANCER_ORGANS[cancer[1]] : undefined;
+      const organs = cancer && Object.hasOwn(CANCER_ORGANS, cancer[1]) ? CANCER_ORGANS[cancer[1]] : undefined;
       if (organs) add(...organs.map((organ) => `malignant neoplasm of ${organ}`));
     }
   };

@@ -26,13 +26,22 @@ const params = (numRuns: number, budgetMs: number) => ({
 // pauses and the training job on the same two cores, and still catches anything super-linear or looping.
 const PER_RUN_MS = 250;
 function timed<T>(fn: () => T): T {
-  const t0 = performance.now();
-  try {
-    return fn();
-  } finally {
-    const ms = performance.now() - t0;
-    assert.ok(ms < PER_RUN_MS, `took ${ms.toFixed(1)} ms`);
+  // At most twice: a super-linear path is slow every time, a GC pause or a busy machine (the training job shares
+  // these two cores) rarely twice in a row.
+  let outcome: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
+  let ms = Infinity;
+  for (let attempt = 0; attempt < 2 && ms >= PER_RUN_MS; attempt++) {
+    const t0 = performance.now();
+    try {
+      outcome = { ok: true, value: fn() };
+    } catch (error) {
+      outcome = { ok: false, error };
+    }
+    ms = performance.now() - t0;
   }
+  assert.ok(ms < PER_RUN_MS, `took ${ms.toFixed(1)} ms, twice`);
+  if (!outcome!.ok) throw outcome!.error;
+  return outcome!.value;
 }
 
 // --- a Python repr() written in TypeScript --------------------------------------------------------------------

@@ -21,13 +21,22 @@ const params = (numRuns: number, budgetMs: number) => ({ seed, numRuns, plugins:
 // A file of up to ~20 rows of a few KB parses in a few ms; 500 ms still catches anything super-linear.
 const PER_RUN_MS = 500;
 function timed<T>(fn: () => T): T {
-  const t0 = performance.now();
-  try {
-    return fn();
-  } finally {
-    const ms = performance.now() - t0;
-    assert.ok(ms < PER_RUN_MS, `took ${ms.toFixed(1)} ms`);
+  // At most twice: a super-linear path is slow every time, a GC pause or a busy machine (the training job shares
+  // these two cores) rarely twice in a row.
+  let outcome: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
+  let ms = Infinity;
+  for (let attempt = 0; attempt < 2 && ms >= PER_RUN_MS; attempt++) {
+    const t0 = performance.now();
+    try {
+      outcome = { ok: true, value: fn() };
+    } catch (error) {
+      outcome = { ok: false, error };
+    }
+    ms = performance.now() - t0;
   }
+  assert.ok(ms < PER_RUN_MS, `took ${ms.toFixed(1)} ms, twice`);
+  if (!outcome!.ok) throw outcome!.error;
+  return outcome!.value;
 }
 
 // --- writing TOP CSV like Python did ---------------------------------------------------------------------------
@@ -110,6 +119,9 @@ function cell(row: GenRow, column: string): string {
   }
 }
 
+/** Record line ends: LF (pandas), CRLF (Python's csv module, Windows) or CR (classic Mac). */
+type Eol = '\n' | '\r\n' | '\r';
+
 interface CsvFile {
   text: string;
   columns: string[];
@@ -117,7 +129,7 @@ interface CsvFile {
   lines: number[];
 }
 
-function writeCsv(rows: GenRow[], columns: string[], eol: '\n' | '\r\n', quoteAll: boolean, cells = cell): CsvFile {
+function writeCsv(rows: GenRow[], columns: string[], eol: Eol, quoteAll: boolean, cells = cell): CsvFile {
   let text = columns.join(',') + eol;
   let line = 2;
   const lines: number[] = [];
@@ -125,9 +137,9 @@ function writeCsv(rows: GenRow[], columns: string[], eol: '\n' | '\r\n', quoteAl
     lines.push(line);
     const record = columns.map((c) => csvField(cells(row, c), quoteAll)).join(',') + eol;
     text += record;
-    // Line breaks inside quoted fields move the next row down too. "\r\n" is one line end, a lone "\r" none:
-    // editors and the reader's `line` both count "\n".
-    line += (record.match(/\n/g) ?? []).length;
+    // Line breaks inside quoted fields move the next row down too. Lines end with CRLF, LF or a lone CR, as in
+    // editors and Python's universal newlines.
+    line += (record.match(/\r\n|\r|\n/g) ?? []).length;
   }
   return { text, columns, lines };
 }
@@ -202,7 +214,7 @@ const layout = fc.record({
   columns: fc.shuffledSubarray(['title'], { minLength: 0 }).chain((extra) =>
     fc.shuffledSubarray([...COLUMNS, ...extra], { minLength: COLUMNS.length + extra.length }),
   ),
-  eol: fc.constantFrom('\n' as const, '\r\n' as const),
+  eol: fc.constantFrom<Eol>('\n', '\r\n', '\r'),
   quoteAll: fc.boolean(),
 });
 
@@ -349,24 +361,34 @@ test('a valid file with random byte edits never crashes; errors name file, row, 
 
 test('regression: CR and CRLF inside quoted cells do not shift line numbers (a file saved with CRLF everywhere)', () => {
   // Found by the corruption property: one row whose criteria cell was "\r" had its label error reported on line 3
-  // instead of 2, because csv-parse's info.lines counts a CR inside a quoted field as a line break (and a CRLF as
-  // two). With git's autocrlf or unix2dos every multi-line criteria cell holds CRLFs, so the error lines of all
-  // later rows drifted by one per line of criteria above them.
+  // instead of 2. The reader took csv-parse's info.lines (which counts a CR inside a quoted field as a line break,
+  // and a CRLF as two) minus the LFs in the row's fields. With git's autocrlf or unix2dos every multi-line
+  // criteria cell holds CRLFs, so the lines of all later rows drifted by one per line of criteria above them; and
+  // after the first fix (counting LFs only) the byte-edit property found a CR-delimited file where a row came out
+  // on line 0.
   const header = 'nctid,label,phase,diseases,icdcodes,drugs,smiless,criteria\n';
   const row = (id: string, label: string, criteria: string) => `${id},${label},phase 1,[],[],[],[],"${criteria}"\n`;
-  const text = (header + row('NCT00000001', '1', 'Inclusion Criteria:\n\n  -  a\n\n  -  b') + row('NCT00000002', 'x', 'c\rd') + row('NCT00000003', 'y', 'e')).replace(
-    /\r?\n/g,
-    '\r\n',
-  );
-  // Lines as an editor shows them: 1 header, 2-6 the first row, 7 the second (its lone CR is no line end), 8 the third.
-  const { rows, errors } = parseTopCsv(text, 'crlf.csv');
-  assert.equal(rows.length, 1);
-  assert.equal(rows[0].trial.criteria, 'Inclusion Criteria:\r\n\r\n  -  a\r\n\r\n  -  b');
-  assert.deepEqual(
-    errors.map((e) => [e.row, e.line, e.field]),
-    [
-      [2, 7, 'label'],
-      [3, 8, 'label'],
-    ],
-  );
+  const lf = header + row('NCT00000001', '1', 'Inclusion Criteria:\n\n  -  a\n\n  -  b') + row('NCT00000002', 'x', 'c\rd') + row('NCT00000003', 'y', 'e');
+  // Lines: 1 header, 2-6 the first row, 7-8 the second (a lone CR ends a line, as in editors), 9 the third.
+  for (const [name, text] of [
+    ['LF', lf],
+    ['CRLF everywhere', lf.replace(/\n/g, '\r\n')],
+    ['CR everywhere (classic Mac)', lf.replace(/\n/g, '\r')],
+  ]) {
+    const { rows, errors } = parseTopCsv(text, 'eol.csv');
+    assert.equal(rows.length, 1, name);
+    assert.deepEqual(
+      errors.map((e) => [e.row, e.line, e.field]),
+      [
+        [2, 7, 'label'],
+        [3, 9, 'label'],
+      ],
+      name,
+    );
+  }
+  // The byte-edit counterexample: a CR-delimited header, then a row ending in CRLF, whose LF csv-parse reads as a
+  // record of its own.
+  const edited = 'nctid,label,diseases,smiless,tatus,phase,why_stop,drugs,icdcodes,criteria\rNCT00000024,0,,,"recruiting, not yet", phase 3 ,,,,",x\r"\r\n';
+  const { errors } = parseTopCsv(edited, 'edited.csv');
+  assert.ok(errors.every((e) => e.line >= 1 && e.line <= 4), JSON.stringify(errors));
 });

@@ -32,7 +32,14 @@ export class ModelLoadError extends Error {}
 /** Loads a criteria LM directory (config.json, tokenizer.json, model.safetensors), checking hashes. */
 export function loadCriteriaLm(dir: string): LoadedLm {
   const configFile = path.join(dir, 'config.json');
-  if (!existsSync(configFile)) throw new ModelLoadError(`no criteria LM in ${dir}: config.json is missing (train one with \`cladmop lm train\`)`);
+  if (!existsSync(configFile)) {
+    const unfinished = existsSync(path.join(dir, 'checkpoint.safetensors'));
+    throw new ModelLoadError(
+      unfinished
+        ? `the criteria LM in ${dir} has not finished training (only a checkpoint is there); continue it with \`cladmop lm train\``
+        : `no criteria LM in ${dir}: config.json is missing (train one with \`cladmop lm train\`)`,
+    );
+  }
   const config = JSON.parse(readFileSync(configFile, 'utf8'));
   if (config.format !== 'cladmop-criteria-lm' || config.formatVersion !== 1) {
     throw new ModelLoadError(`${configFile}: format ${config.format} v${config.formatVersion} is not cladmop-criteria-lm v1`);

@@ -345,8 +345,59 @@ async function writeModelDir(
     training: { ...resultOptions(o), stepsDone: state.step, seconds: Math.round(state.seconds) },
     corpus: { ...corpus.stats, trainTokens, heldOutTokens },
     heldOutPerplexity,
-    command: `cladmop lm train --out ${o.outDir} --seed ${o.seed} --steps ${o.steps}`,
+    command: `npx cladmop lm train --seed ${o.seed} --steps ${o.steps}`,
   };
   writeFileAtomic(path.join(o.outDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
   writeFileAtomic(path.join(o.outDir, 'training_log.json'), JSON.stringify({ curve: state.curve }, null, 1) + '\n');
+  writeFileAtomic(path.join(o.outDir, 'README.md'), modelCard(config, state.curve));
+}
+
+/** The model card, generated from what was measured during training (nothing typed by hand). */
+export function modelCard(config: { model: LmConfig; parameters: number; corpus: LmCorpus['stats'] & { trainTokens: number; heldOutTokens: number }; heldOutPerplexity: number; training: Record<string, unknown> & { stepsDone: number; seconds: number }; weights: { sha256: string }; command: string }, curve: CurvePoint[]): string {
+  const m = config.model;
+  const c = config.corpus;
+  const evals = curve.filter((p) => p.heldOutLoss !== undefined);
+  const lines = [
+    '# cladmop criteria LM',
+    '',
+    'A small causal transformer language model of clinical-trial eligibility criteria, trained by cladmop as a',
+    'frozen stand-in for the pretrained LLM (BioGPT) of CLaDMoP, because no pretrained language-model weights can',
+    'be downloaded on the machines this project targets. Reports that use it name it as a substitute.',
+    '',
+    '## Model',
+    '',
+    `- ${m.nLayers} layers, d_model ${m.dModel}, ${m.nHeads} heads, feed-forward ${m.dFf}, context ${m.maxLen} tokens, dropout ${m.dropout}; pre-LN, learned positions, GELU, tied input/output embeddings: ${config.parameters.toLocaleString('en-US')} parameters.`,
+    `- Byte-level BPE tokenizer, ${m.vocabSize} entries (\`tokenizer.json\`, Hugging Face format), NFKC + lower case.`,
+    '- Causal (like BioGPT): a token only sees the tokens before it, so right padding never changes real-token states.',
+    '- Weights: `model.safetensors` (float32), sha256 `' + config.weights.sha256 + '`.',
+    '',
+    '## Data (no test-split text)',
+    '',
+    `- Criteria of ${c.trainTrials} non-test trials (${c.criteriaWords.toLocaleString('en-US')} words): ${c.sources.filter((s) => s.endsWith('.csv') || s.endsWith('.csv.gz')).join(', ')}; every nctid of any test split excluded (${c.excludedTestTrials} rows dropped).`,
+    `- ${c.drugDescriptions} DrugBank drug descriptions (${c.drugWords.toLocaleString('en-US')} words), without reference markers and without any sentence naming a trial id.`,
+    `- ICD-10 code descriptions (${c.icdDescriptions} codes, ${c.icdWords.toLocaleString('en-US')} words).`,
+    `- Training tokens: ${c.trainTokens.toLocaleString('en-US')}. Held out for perplexity: the criteria of ${c.heldOutTrials} valid-split trials (${c.heldOutTokens.toLocaleString('en-US')} tokens), never trained on.`,
+    '',
+    '## Training and result',
+    '',
+    `- ${config.training.stepsDone} steps of ${String(config.training.batchSize)} x ${m.maxLen} tokens, AdamW (lr ${String(config.training.lr)}, warm-up ${String(config.training.warmupSteps)} steps, cosine decay to ${String(config.training.minLrRatio)} x lr, weight decay ${String(config.training.weightDecay)} on matrices, gradient clipping at ${String(config.training.clipNorm)}), seed ${String(config.training.seed)}; @jax-js/jax on the CPU (wasm, 2 threads): ${(config.training.seconds / 3600).toFixed(2)} h.`,
+    `- **Held-out perplexity: ${config.heldOutPerplexity.toFixed(2)}** (valid-split criteria, all ${c.heldOutTokens.toLocaleString('en-US')} tokens).`,
+    '',
+    '| step | tokens | train loss | held-out loss | held-out perplexity |',
+    '|---|---|---|---|---|',
+    ...evals.map((p) => `| ${p.step} | ${p.tokens.toLocaleString('en-US')} | ${p.trainLoss.toFixed(3)} | ${p.heldOutLoss!.toFixed(3)} | ${Math.exp(p.heldOutLoss!).toFixed(1)} |`),
+    '',
+    '## Reproduce',
+    '',
+    '```bash',
+    config.command,
+    '```',
+    '',
+    'Training checkpoints every few minutes and resumes after an interruption (run the same command again). The',
+    'tokenizer file in this folder is reused: the `tokenizers` trainer breaks ties between equally frequent pairs',
+    'in hash order, so a retrained tokenizer can differ by a merge; given the tokenizer, the weights are reproducible',
+    'from the seed.',
+    '',
+  ];
+  return lines.join('\n');
 }

@@ -23,6 +23,7 @@ import { runCladmopChild } from '../runtime/child.ts';
 import { writeFileAtomic } from '../runtime/atomic-write.ts';
 import { prepareTrials, type PreparedTrial } from './prepare.ts';
 import { DEFAULT_PRETRAIN, retrievalScore, type PretrainEpoch, type RetrievalScore } from './pretrain.ts';
+import { fewShot, newDiseaseRows, scoreSubset, type FewShotResult, type SubsetScores } from './experiments.ts';
 import { cladmopConfigFor, featureContext, MoleculeFeaturizer, planPretraining, subsample } from './run-pretraining.ts';
 import { DEFAULT_FINETUNE, finetune, predictProbabilities, type FinetuneEpoch } from './finetune.ts';
 
@@ -54,6 +55,8 @@ interface PhaseResult {
   ensemble: BootstrapMetrics;
   zeroShot: { prAuc: number; rocAuc: number };
   baselines: { model: string; metrics: BootstrapMetrics }[];
+  newDisease: SubsetScores;
+  fewShot: FewShotResult[];
   allPositive: ReturnType<typeof allPositiveReference>;
   seconds: number;
 }
@@ -168,6 +171,7 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
     const zeroShot = { prAuc: averagePrecision(testLabels, zs), rocAuc: rocAuc(testLabels, zs) };
     // Baselines: same splits; in quick mode scored on the same subsampled test rows.
     const baselines: PhaseResult['baselines'] = [];
+    const baselineProbs: { method: string; probabilities: number[] }[] = [];
     for (const model of ['lr', 'forest'] as const) {
       if (o.quick && model === 'forest') continue;
       const bdir = path.join(o.outDir, `phase_${phase}`, `baseline_${model}`);
@@ -177,7 +181,21 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
       const bp = test.map((t) => byId.get(t.nctid));
       if (bp.some((p) => p === undefined)) throw new Error(`baseline ${model} has no prediction for some phase ${phase} test rows`);
       baselines.push({ model, metrics: bootstrapMetrics(testLabels, bp as number[], { seed: 2023 }) });
+      baselineProbs.push({ method: `TF-IDF + ${model === 'lr' ? 'logistic regression' : 'random forest'}`, probabilities: bp as number[] });
     }
+    const newDisease = scoreSubset(newDiseaseRows(rows('train'), rows('test')), testLabels, [
+      { method: 'CLaDMoP (ours)', probabilities: ensemble },
+      ...baselineProbs,
+    ]);
+    const few = await fewShot(
+      config,
+      pretrained,
+      { train, valid, test, trainRows: rows('train'), testRows: rows('test') },
+      o.quick ? [16] : [16, 64, 256],
+      o.quick ? 1 : 5,
+      o.quick ? 2 : 20,
+      o.log,
+    );
     // Outputs of this phase.
     const phaseDir = path.join(o.outDir, `phase_${phase}`);
     writeFileAtomic(
@@ -198,6 +216,8 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
       ensemble: ensembleMetrics,
       zeroShot,
       baselines,
+      newDisease,
+      fewShot: few,
       allPositive: allPositiveReference(testLabels),
       seconds: (Date.now() - tPhase) / 1000,
     };
@@ -272,6 +292,16 @@ export function renderReport(m: {
     const p = PAPER_RESULTS[r.phase];
     lines.push(`| CLaDMoP (paper, BioGPT + SCT) | ${f3(p.f1)} | ${f3(p.prAuc)} | ${f3(p.rocAuc)} | arXiv 2505.18527${p.note ? `; ${p.note}` : ''} |`);
     lines.push('');
+    lines.push(`New diseases (test trials none of whose ICD-10 categories occur in the phase's training split): ${r.newDisease.rows} rows, ${r.newDisease.positives} successes.`, '');
+    lines.push('| method | accuracy | PR-AUC |', '|---|---|---|');
+    for (const mth of r.newDisease.methods) lines.push(`| ${mth.method} | ${f3(mth.accuracy)} | ${f3(mth.prAuc)} |`);
+    lines.push('');
+    if (r.fewShot.length > 0) {
+      lines.push('Few-shot (k labelled training trials, mean ± std over draws; TF-IDF + LR on the same k trials):', '');
+      lines.push('| k | draws | CLaDMoP PR-AUC | CLaDMoP ROC-AUC | TF-IDF LR PR-AUC | TF-IDF LR ROC-AUC |', '|---|---|---|---|---|---|');
+      for (const fs of r.fewShot) lines.push(`| ${fs.k} | ${fs.repeats} | ${pm(fs.cladmop.prAuc)} | ${pm(fs.cladmop.rocAuc)} | ${pm(fs.baseline.prAuc)} | ${pm(fs.baseline.rocAuc)} |`);
+      lines.push('');
+    }
     lines.push(`Seeds: ${r.perSeed.map((s) => `${s.seed} (best epoch ${s.bestEpoch}, valid PR-AUC ${f3(s.validPrAuc)}, test PR-AUC ${f3(s.test.prAuc)})`).join('; ')}. ${Math.round(r.seconds)} s.`, '');
   }
   lines.push(`Total time: ${Math.round(m.seconds)} s.`, '');

@@ -1,0 +1,333 @@
+/**
+ * What `predict` accepts and how files and request bodies become it.
+ *
+ * Three input shapes, all turned into a `Trial` by an allow-list of fields (outcome fields such as status,
+ * why_stop, overallStatus, whyStopped, results or label are never read, so they cannot change a prediction):
+ *  - a TOP benchmark CSV (`nctid,...,phase,diseases,icdcodes,drugs,smiless,criteria`; label optional);
+ *  - ClinicalTrials.gov API v2 JSON: one study, or one page `{ "studies": [...] }` (see data/ctgov.ts);
+ *  - a TOP-like JSON record `{ nctid, phase, diseases, icdcodes, drugs, smiless, criteria }`, whose list fields
+ *    are JSON arrays or TOP's Python list literals (`"['a', 'b']"`).
+ * NDJSON files hold one study, page or TOP-like record per line.
+ */
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { createGunzip } from 'node:zlib';
+import { readFileSync } from 'node:fs';
+import { parseCtgovJson, parseCtgovStudy, parseCtgovValue, type CtgovReport, type RecordError } from '../data/ctgov.ts';
+import { parseNestedStringList, parsePythonStringList } from '../data/python-literal.ts';
+import { parseTopCsv, readTextFile, type RowError } from '../data/top-csv.ts';
+import type { Trial } from '../data/trial.ts';
+
+/** One trial to predict, with what its reader found out about it. */
+export interface PredictInput {
+  trial: Trial;
+  /** Mapping report of a ClinicalTrials.gov record (unmapped drugs, conditions without ICD-10 code, ...). */
+  report?: CtgovReport;
+  /** Reader warnings for this record. */
+  warnings?: string[];
+  /** Where the record came from, e.g. "trials.csv row 3". */
+  source?: string;
+}
+
+/** A `Trial` or a `PredictInput`. */
+export type InputLike = Trial | PredictInput;
+
+export function toPredictInput(x: InputLike): PredictInput {
+  return 'trial' in x && typeof (x as PredictInput).trial === 'object' ? (x as PredictInput) : { trial: x as Trial };
+}
+
+/** A record that could not be read. `field` names the offending field (a JSON path or a CSV column). */
+export interface InputError {
+  source: string;
+  /** "row 3 (line 7)", "line 5", "record 2 NCT01234567", ... */
+  location?: string;
+  field: string;
+  message: string;
+}
+
+export function formatInputError(e: InputError): string {
+  return `${e.source}: ${e.location ? `${e.location}, ` : ''}field "${e.field}": ${e.message}`;
+}
+
+const NCTID = /^NCT\d{8}$/;
+
+export interface RecordOptions {
+  source?: string;
+  /** Location prefix of errors, e.g. "line 4". */
+  location?: string;
+  /** JSON path prefix of fields, e.g. "records[2]" (no trailing dot). */
+  path?: string;
+}
+
+const join = (prefix: string | undefined, field: string) => (prefix ? `${prefix}.${field}` : field);
+
+/** Reads a list field given as a JSON array of strings or as a Python list literal. */
+function stringList(value: unknown, field: string, fail: (field: string, message: string) => void): string[] | undefined {
+  if (value === undefined || value === null) return [];
+  if (typeof value === 'string') {
+    const text = value.trim();
+    if (text === '' || text === 'nan') return [];
+    try {
+      return parsePythonStringList(text).map((s) => s.trim()).filter(Boolean);
+    } catch (err) {
+      fail(field, `expected an array of strings or a Python list literal (${(err as Error).message})`);
+      return undefined;
+    }
+  }
+  if (!Array.isArray(value)) {
+    fail(field, `expected an array of strings, got ${jsonType(value)}`);
+    return undefined;
+  }
+  const out: string[] = [];
+  for (let i = 0; i < value.length; i++) {
+    if (typeof value[i] !== 'string') {
+      fail(`${field}[${i}]`, `expected a string, got ${jsonType(value[i])}`);
+      return undefined;
+    }
+    const s = (value[i] as string).trim();
+    if (s) out.push(s);
+  }
+  return out;
+}
+
+/** icdcodes: string[][], or string[] (each a code or a list literal), or TOP's nested literal. */
+function icdList(value: unknown, field: string, fail: (field: string, message: string) => void): string[][] | undefined {
+  if (value === undefined || value === null) return [];
+  if (typeof value === 'string') {
+    const text = value.trim();
+    if (text === '' || text === 'nan') return [];
+    try {
+      return parseNestedStringList(text).map((codes) => codes.map((c) => c.trim()).filter(Boolean));
+    } catch (err) {
+      fail(field, `expected a list of ICD-10 code lists (${(err as Error).message})`);
+      return undefined;
+    }
+  }
+  if (!Array.isArray(value)) {
+    fail(field, `expected an array (one entry of ICD-10 codes per disease), got ${jsonType(value)}`);
+    return undefined;
+  }
+  const out: string[][] = [];
+  for (let i = 0; i < value.length; i++) {
+    const item = value[i];
+    const at = `${field}[${i}]`;
+    if (typeof item === 'string') {
+      const text = item.trim();
+      if (text.startsWith('[')) {
+        try {
+          out.push(parsePythonStringList(text).map((c) => c.trim()).filter(Boolean));
+        } catch (err) {
+          fail(at, `not a list literal of ICD-10 codes (${(err as Error).message})`);
+          return undefined;
+        }
+      } else out.push(text ? [text] : []);
+    } else if (Array.isArray(item)) {
+      const codes = stringList(item, at, fail);
+      if (!codes) return undefined;
+      out.push(codes);
+    } else {
+      fail(at, `expected an array of ICD-10 codes or a code, got ${jsonType(item)}`);
+      return undefined;
+    }
+  }
+  return out;
+}
+
+/**
+ * A TOP-like JSON record -> PredictInput. Only the allow-listed fields are read: nctid, phase, diseases,
+ * icdcodes, drugs, smiless (or smiles), criteria, title.
+ */
+export function parseTopRecord(value: unknown, o: RecordOptions = {}): { input?: PredictInput; errors: InputError[] } {
+  const source = o.source ?? '<input>';
+  const errors: InputError[] = [];
+  const fail = (field: string, message: string) => errors.push({ source, ...(o.location ? { location: o.location } : {}), field: join(o.path, field), message });
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    errors.push({ source, ...(o.location ? { location: o.location } : {}), field: o.path || '$', message: `expected a trial record object, got ${jsonType(value)}` });
+    return { errors };
+  }
+  const r = value as Record<string, unknown>;
+  if (r.nctid === undefined) fail('nctid', 'missing');
+  else if (typeof r.nctid !== 'string') fail('nctid', `expected a string, got ${jsonType(r.nctid)}`);
+  else if (!NCTID.test(r.nctid.trim())) fail('nctid', `not an NCT id (NCT + 8 digits): ${JSON.stringify(r.nctid.slice(0, 40))}`);
+  if (r.phase === undefined) fail('phase', 'missing (e.g. "phase 1", "phase 1/phase 2")');
+  else if (typeof r.phase !== 'string') fail('phase', `expected a string, got ${jsonType(r.phase)}`);
+  if (r.criteria !== undefined && r.criteria !== null && typeof r.criteria !== 'string') fail('criteria', `expected a string, got ${jsonType(r.criteria)}`);
+  if (r.title !== undefined && r.title !== null && typeof r.title !== 'string') fail('title', `expected a string, got ${jsonType(r.title)}`);
+  const diseases = stringList(r.diseases, 'diseases', fail);
+  const icdcodes = icdList(r.icdcodes, 'icdcodes', fail);
+  const drugs = stringList(r.drugs, 'drugs', fail);
+  const smilesField = r.smiless !== undefined ? 'smiless' : 'smiles';
+  const smiles = stringList(r[smilesField], smilesField, fail);
+  if (errors.length > 0) return { errors };
+  const trial: Trial = {
+    nctid: (r.nctid as string).trim(),
+    phase: (r.phase as string).trim().toLowerCase(),
+    diseases: diseases!,
+    icdcodes: icdcodes!,
+    drugs: drugs!,
+    smiles: smiles!,
+    criteria: (r.criteria as string | undefined) ?? '',
+  };
+  if (typeof r.title === 'string' && r.title.trim()) trial.title = r.title.trim();
+  const input: PredictInput = { trial };
+  if (o.location) input.source = `${source} ${o.location}`;
+  return { input, errors };
+}
+
+function fromRecordError(e: RecordError, location?: string): InputError {
+  const where = [location, e.nctid].filter(Boolean).join(' ');
+  return { source: e.source, ...(where ? { location: where } : {}), field: e.path || '$', message: e.message };
+}
+
+export interface JsonRecordOptions extends RecordOptions {
+  /** TOP data directory (aux/drugs, aux/icd) for ClinicalTrials.gov records. */
+  dataDir: string;
+}
+
+/** Whether a parsed JSON value is a ClinicalTrials.gov study or page (rather than a TOP-like record). */
+export function isCtgovValue(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && ('protocolSection' in value || 'studies' in value);
+}
+
+/** One parsed JSON value: an API v2 study, an API v2 page, or a TOP-like record. */
+export function parseJsonRecord(value: unknown, o: JsonRecordOptions): { inputs: PredictInput[]; errors: InputError[] } {
+  const source = o.source ?? '<input>';
+  if (!isCtgovValue(value)) {
+    const r = parseTopRecord(value, o);
+    return { inputs: r.input ? [r.input] : [], errors: r.errors };
+  }
+  try {
+    const parsed = o.path
+      ? (() => {
+          const r = parseCtgovStudy(value, { dataDir: o.dataDir, source, path: o.path });
+          return { trials: r.result ? [r.result] : [], errors: r.errors };
+        })()
+      : parseCtgovValue(value, { dataDir: o.dataDir, source });
+    return {
+      inputs: parsed.trials.map(({ trial, report }) => ({ trial, report, ...(o.location ? { source: `${source} ${o.location}` } : {}) })),
+      errors: parsed.errors.map((e) => fromRecordError(e, o.location)),
+    };
+  } catch (err) {
+    // The drug and ICD tables live in the TOP data directory; without it a registry record cannot be mapped.
+    return {
+      inputs: [],
+      errors: [{ source, ...(o.location ? { location: o.location } : {}), field: o.path || '$', message: `cannot map a ClinicalTrials.gov record: ${(err as Error).message}` }],
+    };
+  }
+}
+
+export type InputFormat = 'csv' | 'json' | 'ndjson';
+
+/** Input format from the file name, else from its first non-blank character(s). */
+export function detectFormat(file: string, head: string): InputFormat {
+  const name = file.toLowerCase().replace(/\.gz$/, '');
+  if (name.endsWith('.ndjson') || name.endsWith('.jsonl')) return 'ndjson';
+  if (name.endsWith('.csv')) return 'csv';
+  const text = head.replace(/^\uFEFF/, '').trimStart();
+  if (text.startsWith('{') || text.startsWith('[')) {
+    if (name.endsWith('.json')) return 'json';
+    // A JSON document spans lines freely; NDJSON has one complete object on its first line.
+    const first = text.split('\n', 1)[0].trim();
+    try {
+      JSON.parse(first);
+      return text.split('\n').filter((l) => l.trim()).length > 1 ? 'ndjson' : 'json';
+    } catch {
+      return 'json';
+    }
+  }
+  return 'csv';
+}
+
+export type InputItem = { input: PredictInput; error?: undefined } | { error: InputError; input?: undefined };
+
+export interface ReadInputOptions {
+  dataDir: string;
+  format?: InputFormat;
+}
+
+function readHead(file: string): string {
+  if (file.endsWith('.gz')) return readTextFile(file).slice(0, 4096);
+  const buf = readFileSync(file).subarray(0, 4096);
+  return new TextDecoder('utf-8', { fatal: false }).decode(buf);
+}
+
+/** Counts the records of an input file (for a progress bar): data rows, studies or non-blank lines. */
+export async function countRecords(file: string, format: InputFormat): Promise<number | undefined> {
+  if (format !== 'ndjson') return undefined;
+  let n = 0;
+  for await (const line of lines(file)) if (line.trim()) n++;
+  return n;
+}
+
+function lines(file: string): AsyncIterable<string> {
+  const stream = createReadStream(file);
+  return createInterface({ input: file.endsWith('.gz') ? stream.pipe(createGunzip()) : stream, crlfDelay: Infinity });
+}
+
+/**
+ * Reads an input file record by record: TOP CSV (labels optional, never read), API v2 JSON (study or page),
+ * or NDJSON (read line by line). Bad records come out as errors naming file, row/line and field.
+ */
+export async function* readInputFile(file: string, o: ReadInputOptions): AsyncGenerator<InputItem> {
+  let head: string;
+  try {
+    head = readHead(file);
+  } catch (err) {
+    yield { error: { source: file, field: '(file)', message: `cannot read: ${(err as Error).message}` } };
+    return;
+  }
+  const format = o.format ?? detectFormat(file, head);
+  if (format === 'csv') {
+    const text = readTextFile(file);
+    // The label column is never read (a column name no file has): a missing or odd label cannot block a row.
+    const r = parseTopCsv(text, file, { requireLabel: false, labelColumn: '\u0000cladmop-predict-reads-no-label' });
+    for (const trial of r.unlabelled ?? []) yield { input: { trial, source: `${file} ${trial.nctid}` } };
+    for (const e of r.errors) yield { error: fromRowError(e) };
+    return;
+  }
+  if (format === 'json') {
+    const text = readTextFile(file);
+    let value: unknown;
+    try {
+      value = JSON.parse(text.replace(/^\uFEFF/, ''));
+    } catch {
+      // parseCtgovJson words the position of the JSON error.
+      const r = parseCtgovJson(text, { dataDir: o.dataDir, source: file });
+      for (const e of r.errors) yield { error: fromRecordError(e) };
+      return;
+    }
+    const items: unknown[] = Array.isArray(value) ? value : [value];
+    for (let i = 0; i < items.length; i++) {
+      const r = parseJsonRecord(items[i], { dataDir: o.dataDir, source: file, ...(Array.isArray(value) ? { location: `record ${i}`, path: `[${i}]` } : {}) });
+      for (const input of r.inputs) yield { input };
+      for (const error of r.errors) yield { error };
+    }
+    return;
+  }
+  let lineNo = 0;
+  for await (const raw of lines(file)) {
+    lineNo++;
+    const line = lineNo === 1 ? raw.replace(/^\uFEFF/, '') : raw;
+    if (!line.trim()) continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (err) {
+      yield { error: { source: file, location: `line ${lineNo}`, field: '$', message: `invalid JSON: ${(err as Error).message}` } };
+      continue;
+    }
+    const r = parseJsonRecord(value, { dataDir: o.dataDir, source: file, location: `line ${lineNo}` });
+    for (const input of r.inputs) yield { input };
+    for (const error of r.errors) yield { error };
+  }
+}
+
+function fromRowError(e: RowError): InputError {
+  return { source: e.file, ...(e.row > 0 ? { location: `row ${e.row} (line ${e.line})` } : {}), field: e.field, message: e.message };
+}
+
+function jsonType(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}

@@ -1,0 +1,244 @@
+/**
+ * A trained model ready to predict: the saved bundle (weights, ICD vocabulary, config), the criteria encoder it
+ * was trained on, the molecule featuriser, and jitted forward passes kept for the life of the model.
+ *
+ * The encoder is the model's input: a bundle is refused unless the encoder's id equals the one recorded in the
+ * bundle (`config.encoder.id`), because another encoder's hidden states mean nothing to the trained weights.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { init, jit, numpy as np, tree } from '@jax-js/jax';
+import { BundleError, loadBundle, type BundleConfig } from '../model/bundle.ts';
+import { classifyLogits, type CladmopBatch, type CladmopLora, type CladmopParams } from '../model/cladmop.ts';
+import type { CriteriaEncoder } from '../features/criteria-encoder.ts';
+import { EmbeddingCache } from '../features/embedding-cache.ts';
+import { IcdVocabulary, type DmFeatureOptions } from '../features/dm-features.ts';
+import { MoleculeFeaturizer } from '../features/molecule.ts';
+import { packBatch, type TrialInput } from '../features/trial-batch.ts';
+import { loadDrugTable, type DrugTable } from '../data/drug-table.ts';
+import { REPO_ROOT, resolveDataDir } from '../data/splits.ts';
+import type { BenchmarkPhase } from '../data/trial.ts';
+import { calibrationProblem, type Calibration } from './calibration.ts';
+
+export { BundleError };
+
+/** What a prediction says about the model that made it; also `GET /v1/models`. */
+export interface ModelInfo {
+  /** sha256 of the bundle's config.json (which itself pins every weight file by sha256). */
+  id: string;
+  /** cladmop version that trained the bundle. */
+  codeVersion: string;
+  /** Benchmark phase the model was trained on. */
+  phase: BenchmarkPhase;
+  encoder: { id: string; name: string };
+  /** "platt" / "isotonic" when the bundle carries a calibration fitted on valid, else "none". */
+  calibration: 'platt' | 'isotonic' | 'none';
+  createdAt: string;
+  /** The bundle's recorded metrics (valid PR-AUC, test metrics), as saved. */
+  metrics: Record<string, unknown>;
+  /** Whether the bundle came from a quick (`--quick`) run. */
+  quick: boolean;
+}
+
+export interface LoadModelOptions {
+  /** Criteria encoder to use instead of loading `config.encoder.spec` (its id must still match the bundle's). */
+  encoder?: CriteriaEncoder;
+  /** TOP data directory with aux/drugs and aux/icd (ClinicalTrials.gov records and drug attribution need it). */
+  dataDir?: string;
+  /**
+   * Embedding cache for criteria texts: a directory, `true` for the default cache (`CLADMOP_CACHE` or
+   * .cache/embeddings), or `false` (default) for none.
+   */
+  cache?: string | boolean;
+  /** Rows per forward pass for large inputs (default 16; smaller requests use 1 or 4 rows). */
+  batchSize?: number;
+}
+
+export interface Model {
+  readonly dir: string;
+  readonly config: BundleConfig;
+  readonly info: ModelInfo;
+  readonly encoder: CriteriaEncoder;
+  readonly calibration: Calibration | null;
+  readonly featurizer: MoleculeFeaturizer;
+  readonly icd: IcdVocabulary;
+  readonly dm: DmFeatureOptions;
+  readonly dataDir: string;
+  readonly cache: EmbeddingCache | null;
+  /** The drug table of `dataDir`, or null when the directory lacks it (loaded on first use). */
+  drugTable(): DrugTable | null;
+  /**
+   * Raw success probabilities (sigmoid of the logit, before calibration) of prepared inputs. Calls are
+   * serialised: one forward pass at a time. Replaceable (tests inject a deterministic scorer).
+   */
+  score: (inputs: TrialInput[]) => Promise<Float64Array>;
+  /** Releases the weights and compiled programs. */
+  dispose(): void;
+}
+
+const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
+
+/**
+ * Resolves an encoder spec recorded in a bundle. `lm:DIR` with a relative DIR was relative to the directory the
+ * model was trained from; try the current directory, then the repository root.
+ */
+export function resolveEncoderSpec(spec: string): string {
+  if (!spec.startsWith('lm:')) return spec;
+  const dir = spec.slice(3);
+  if (path.isAbsolute(dir) || existsSync(path.resolve(dir))) return spec;
+  const fromRoot = path.resolve(REPO_ROOT, dir);
+  return existsSync(fromRoot) ? `lm:${fromRoot}` : spec;
+}
+
+const PHASES = new Set(['I', 'II', 'III']);
+
+/** Loads a saved model bundle and its criteria encoder. Throws BundleError (bad bundle) or Error (encoder). */
+export async function loadModel(dir: string, options: LoadModelOptions = {}): Promise<Model> {
+  await init('wasm');
+  const bundleDir = path.resolve(dir);
+  const bundle = loadBundle(bundleDir);
+  const { config } = bundle;
+  const release = () => tree.dispose([bundle.params, bundle.lora]);
+  try {
+    if (!PHASES.has(config.phase)) throw new BundleError(`${bundleDir}: config.json phase is ${JSON.stringify(config.phase)}, expected "I", "II" or "III"`);
+    const problem = calibrationProblem(config.calibration);
+    if (problem) throw new BundleError(`${bundleDir}: config.json ${problem}`);
+    if (!config.encoder?.id) throw new BundleError(`${bundleDir}: config.json has no encoder id`);
+  } catch (err) {
+    release();
+    throw err;
+  }
+  let encoder: CriteriaEncoder;
+  try {
+    encoder = options.encoder ?? (await (await import('../features/encoder-spec.ts')).loadEncoder(resolveEncoderSpec(config.encoder.spec)));
+  } catch (err) {
+    release();
+    throw new Error(`cannot load the criteria encoder of ${bundleDir} (spec ${JSON.stringify(config.encoder.spec)}): ${(err as Error).message}`);
+  }
+  if (encoder.id !== config.encoder.id) {
+    release();
+    throw new Error(
+      `criteria encoder mismatch: ${bundleDir} was trained on encoder ${config.encoder.id} ("${config.encoder.name}"), ` +
+        `but the encoder given has id ${encoder.id} ("${encoder.name}"). Its outputs would mean nothing to this model; ` +
+        `use the encoder the bundle names (spec ${JSON.stringify(config.encoder.spec)}).`,
+    );
+  }
+  if (encoder.dim !== config.architecture.dEncoder) {
+    release();
+    throw new Error(`criteria encoder width ${encoder.dim} != the model's dEncoder ${config.architecture.dEncoder}`);
+  }
+  const dataDir = resolveDataDir(options.dataDir);
+  let drugTable: DrugTable | null | undefined;
+  const getDrugTable = (): DrugTable | null => {
+    if (drugTable === undefined) {
+      try {
+        drugTable = loadDrugTable(dataDir);
+        drugTable.lookup('aspirin'); // forces the table files to be read now
+      } catch {
+        drugTable = null;
+      }
+    }
+    return drugTable;
+  };
+  const moleculeSource = config.dmFeatures.moleculeSource;
+  if (moleculeSource === 'names' && !getDrugTable()) {
+    release();
+    throw new Error(`${bundleDir} derives molecules from drug names, which needs the drug table in ${dataDir}/aux/drugs (pass dataDir / --data)`);
+  }
+  const dm: DmFeatureOptions = {
+    moleculeSource,
+    nameBuckets: config.dmFeatures.nameBuckets,
+    lookupSmiles: moleculeSource === 'names' ? (name) => getDrugTable()?.lookup(name)?.smiles : undefined,
+  };
+  let cache: EmbeddingCache | null = null;
+  if (options.cache) {
+    const { defaultCacheDir } = await import('../features/encoder-spec.ts');
+    cache = new EmbeddingCache(options.cache === true ? defaultCacheDir() : path.resolve(options.cache), encoder.id);
+  }
+  const configBytes = readFileSync(path.join(bundleDir, 'config.json'));
+  const training = (config.training ?? {}) as Record<string, unknown>;
+  const info: ModelInfo = {
+    id: sha256(configBytes),
+    codeVersion: config.codeVersion,
+    phase: config.phase as BenchmarkPhase,
+    encoder: { id: config.encoder.id, name: config.encoder.name },
+    calibration: (config.calibration?.method as 'platt' | 'isotonic' | undefined) ?? 'none',
+    createdAt: config.createdAt,
+    metrics: config.metrics ?? {},
+    quick: training.quick === true,
+  };
+  const scorer = new Scorer(config, bundle.params, bundle.lora, options.batchSize ?? 16);
+  const model: Model = {
+    dir: bundleDir,
+    config,
+    info,
+    encoder,
+    calibration: (config.calibration as Calibration | undefined) ?? null,
+    featurizer: await MoleculeFeaturizer.create(),
+    icd: IcdVocabulary.fromEntries(bundle.icdVocabulary),
+    dm,
+    dataDir,
+    cache,
+    drugTable: getDrugTable,
+    score: (inputs) => scorer.score(inputs),
+    dispose: () => scorer.dispose(),
+  };
+  return model;
+}
+
+type Classify = (p: CladmopParams, l: CladmopLora, b: CladmopBatch) => np.Array;
+
+/** Jitted forward passes with a few fixed batch shapes (jax-js's heap reuses buffers only for equal sizes). */
+class Scorer {
+  private readonly fn: Classify & { dispose(): void };
+  private queue: Promise<unknown> = Promise.resolve();
+  private disposed = false;
+
+  constructor(
+    private readonly config: BundleConfig,
+    private readonly params: CladmopParams,
+    private readonly lora: CladmopLora,
+    private readonly batchSize: number,
+  ) {
+    const c = config.architecture;
+    this.fn = jit((p: CladmopParams, l: CladmopLora, b: CladmopBatch) => classifyLogits(c, p, l, b)) as never;
+  }
+
+  /** Rows of the forward pass for `n` remaining inputs: 1, 4 or the full batch size. */
+  private rows(n: number): number {
+    if (n <= 1) return 1;
+    if (n <= 4 && this.batchSize > 4) return 4;
+    return this.batchSize;
+  }
+
+  score(inputs: TrialInput[]): Promise<Float64Array> {
+    const run = this.queue.then(() => this.run(inputs));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async run(inputs: TrialInput[]): Promise<Float64Array> {
+    if (this.disposed) throw new Error('model was disposed');
+    const out = new Float64Array(inputs.length);
+    let s = 0;
+    while (s < inputs.length) {
+      const size = this.rows(inputs.length - s);
+      const items = inputs.slice(s, s + size);
+      const { batch } = packBatch(items, { size, maxCriteria: this.config.maxCriteria });
+      const z = (await this.fn(tree.ref(this.params), tree.ref(this.lora), batch).data()) as Float32Array;
+      items.forEach((_, j) => (out[s + j] = 1 / (1 + Math.exp(-z[j]))));
+      s += items.length;
+    }
+    return out;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.queue = this.queue.then(() => {
+      tree.dispose([this.params, this.lora]);
+      this.fn.dispose();
+    });
+  }
+}
