@@ -9,7 +9,8 @@
  *                                metrics recomputed from the file equal those in metrics.json exactly;
  *   outDir/metrics.json          choices, CV scores, split facts (incl. partial flags), test metrics, timings.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { writeFileAtomic } from '../runtime/atomic-write.ts';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { BenchmarkPhase, LabelledTrial } from '../data/trial.ts';
@@ -107,13 +108,6 @@ export interface RunBaselineResult {
   probabilities: Float64Array;
   testIds: string[];
   testLabels: Uint8Array;
-}
-
-/** Writes `content` to `file` via a temporary sibling and a rename, so readers never see a half-written file. */
-export function writeFileAtomic(file: string, content: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, content);
-  renameSync(tmp, file);
 }
 
 /** CSV field quoting (RFC 4180) for ids that might contain separators; TOP ids never do. */

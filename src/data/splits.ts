@@ -158,6 +158,23 @@ export function allTestIds(dataDir = resolveDataDir()): Set<string> {
   return ids;
 }
 
+/**
+ * Every file with labelled non-test rows outside the valid splits: phase I train, the reconstructed phase II
+ * and III train rows with features, and the toy files (tutorial subsets of mixed phases). Official files come
+ * first, so de-duplicating readers keep their rows over the older toy copies. Callers still drop test ids:
+ * the reconstructed and toy files contain some.
+ */
+export const NON_TEST_TRAINING_FILES: readonly { file: string; labelColumn: string }[] = [
+  'phase_I_train.csv',
+  'reconstructed/phase_II_train.partial_exact.csv',
+  'reconstructed/phase_II_train.partial_approx_himanshu2023.csv.gz',
+  'reconstructed/phase_III_train.partial_exact.csv',
+  'reconstructed/phase_III_train.partial_approx_himanshu2023.csv.gz',
+  'toy_train.csv',
+  'toy_valid.csv',
+  'toy_test.csv',
+].map((file) => ({ file, labelColumn: file.includes('approx') ? 'label_top' : 'label' }));
+
 /** Official counts and sha256 values from MANIFEST.json. */
 export interface Manifest {
   official_counts: Record<string, [number, number]>;

@@ -56,7 +56,9 @@ export function nameNgrams(name: string, buckets: number): number[] {
 /** "C3490" or "C34.90" -> ["C", "C34", "C34.9", "C34.90"]: the ICD-10 code encodes its own hierarchy. */
 export function icdAncestors(code: string): string[] {
   const c = code.trim().toUpperCase().replace('.', '');
-  if (!/^[A-Z][0-9A-Z]{1,6}$/.test(c)) return [];
+  // A letter and at least two more characters (the 3-character category): "C3" is not a code, and treating it
+  // as chapter "C" would hide it from the unknown-code report.
+  if (!/^[A-Z][0-9A-Z]{2,6}$/.test(c)) return [];
   const out = [c[0]];
   for (let len = 3; len <= c.length; len++) out.push(len === 3 ? c.slice(0, 3) : `${c.slice(0, 3)}.${c.slice(3, len)}`);
   return out;
@@ -110,14 +112,18 @@ export function dmFeatures(trial: Trial, featurizer: MoleculeFeaturizer, icd: Ic
     smiles = trial.smiles;
   }
   const unique = [...new Set(smiles.map((s) => s.trim()).filter(Boolean))];
-  if (unique.length > MAX_MOLECULES) report.truncated.push(`molecules ${unique.length} > ${MAX_MOLECULES}`);
   const molecules = new Float32Array(MAX_MOLECULES * MOLECULE_INPUT);
   let m = 0;
+  // Every SMILES is checked, so invalid ones are all reported and "truncated" counts valid molecules only.
+  let dropped = 0;
   for (const s of unique) {
-    if (m >= MAX_MOLECULES) break;
     const f = featurizer.featurize(s);
     if (!f) {
       report.invalidSmiles.push(s.slice(0, 80));
+      continue;
+    }
+    if (m >= MAX_MOLECULES) {
+      dropped++;
       continue;
     }
     const row = molecules.subarray(m * MOLECULE_INPUT, (m + 1) * MOLECULE_INPUT);
@@ -125,6 +131,7 @@ export function dmFeatures(trial: Trial, featurizer: MoleculeFeaturizer, icd: Ic
     row.set(f.descriptors, FP_BITS);
     m++;
   }
+  if (dropped > 0) report.truncated.push(`molecules ${m + dropped} > ${MAX_MOLECULES}`);
   if (drugs.length > MAX_DRUGS) report.truncated.push(`drugs ${drugs.length} > ${MAX_DRUGS}`);
   const drugNgrams = drugs.slice(0, MAX_DRUGS).map((d) => nameNgrams(d, o.nameBuckets));
   const diseaseAncestors: number[][] = [];

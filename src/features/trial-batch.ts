@@ -103,7 +103,8 @@ export function packDm(rows: DmFeatures[]): DmBatch {
   const icdWeights = new Float32Array(B * MAX_DISEASES * MAX_ANCESTORS);
   const icdMask = new Uint8Array(B * MAX_DISEASES);
   rows.forEach((dm, b) => {
-    const m = dm.nMolecules;
+    // At most MAX_MOLECULES (dmFeatures already caps them): more would spill into the next row.
+    const m = Math.min(dm.nMolecules, MAX_MOLECULES);
     mol.set(dm.molecules.subarray(0, m * MOLECULE_INPUT), b * MAX_MOLECULES * MOLECULE_INPUT);
     if (m === 0) {
       molUnknown[b] = 1;
@@ -111,16 +112,18 @@ export function packDm(rows: DmFeatures[]): DmBatch {
     } else molMask.fill(1, b * MAX_MOLECULES, b * MAX_MOLECULES + m);
     dm.drugNgrams.slice(0, MAX_DRUGS).forEach((ids, j) => {
       nameMask[b * MAX_DRUGS + j] = 1;
-      ids.slice(0, MAX_NGRAMS).forEach((id, g) => {
+      const kept = ids.slice(0, MAX_NGRAMS);
+      kept.forEach((id, g) => {
         nameIds[(b * MAX_DRUGS + j) * MAX_NGRAMS + g] = id;
-        nameWeights[(b * MAX_DRUGS + j) * MAX_NGRAMS + g] = 1 / Math.sqrt(ids.length);
+        nameWeights[(b * MAX_DRUGS + j) * MAX_NGRAMS + g] = 1 / Math.sqrt(kept.length);
       });
     });
     dm.diseaseAncestors.slice(0, MAX_DISEASES).forEach((ids, j) => {
       icdMask[b * MAX_DISEASES + j] = 1;
-      ids.slice(0, MAX_ANCESTORS).forEach((id, a) => {
+      const kept = ids.slice(0, MAX_ANCESTORS);
+      kept.forEach((id, a) => {
         icdIds[(b * MAX_DISEASES + j) * MAX_ANCESTORS + a] = id;
-        icdWeights[(b * MAX_DISEASES + j) * MAX_ANCESTORS + a] = 1 / Math.sqrt(ids.length);
+        icdWeights[(b * MAX_DISEASES + j) * MAX_ANCESTORS + a] = 1 / Math.sqrt(kept.length);
       });
     });
   });

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
-import { allTestIds, loadSplit, PHASES, resolveDataDir } from '../data/splits.ts';
+import { allTestIds, loadSplit, NON_TEST_TRAINING_FILES, PHASES, resolveDataDir } from '../data/splits.ts';
 import { readTopCsv } from '../data/top-csv.ts';
 import type { LabelledTrial } from '../data/trial.ts';
 import { criteriaDocuments } from './criteria-text.ts';
@@ -41,16 +41,6 @@ export interface LmCorpus {
   };
 }
 
-const TRAIN_FILES = [
-  'phase_I_train.csv',
-  'reconstructed/phase_II_train.partial_exact.csv',
-  'reconstructed/phase_II_train.partial_approx_himanshu2023.csv.gz',
-  'reconstructed/phase_III_train.partial_exact.csv',
-  'reconstructed/phase_III_train.partial_approx_himanshu2023.csv.gz',
-  'toy_train.csv',
-  'toy_valid.csv',
-  'toy_test.csv',
-];
 
 const words = (s: string) => s.split(/\s+/).filter(Boolean).length;
 
@@ -69,8 +59,7 @@ export function buildLmCorpus(dataDir = resolveDataDir()): LmCorpus {
   const train: string[] = [];
   let excluded = 0;
   let criteriaWords = 0;
-  for (const file of TRAIN_FILES) {
-    const labelColumn = file.includes('approx') ? 'label_top' : 'label';
+  for (const { file, labelColumn } of NON_TEST_TRAINING_FILES) {
     // Labels are not used here; only the criteria text is read.
     const { rows } = readTopCsv(path.join(dataDir, file), { labelColumn });
     for (const row of rows) {
@@ -135,7 +124,7 @@ export function buildLmCorpus(dataDir = resolveDataDir()): LmCorpus {
       criteriaWords,
       drugWords,
       icdWords,
-      sources: [...TRAIN_FILES, 'aux/drugs/lifted_drug_description.json.gz', 'aux/icd/icd_10_direct_mapping.csv'],
+      sources: [...NON_TEST_TRAINING_FILES.map((f) => f.file), 'aux/drugs/lifted_drug_description.json.gz', 'aux/icd/icd_10_direct_mapping.csv'],
     },
   };
 }

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { writeFileAtomic } from '../runtime/atomic-write.ts';
 import { readSafetensors, writeSafetensors } from '../runtime/safetensors.ts';
-import { treeFromTensors, treeToTensors } from '../runtime/param-tree.ts';
+import { tree } from '@jax-js/jax';
+import { namedLeaves, treeFromTensors, treeToTensors } from '../runtime/param-tree.ts';
 import { initCladmop, initLoraParams, type CladmopConfig, type CladmopLora, type CladmopParams } from './cladmop.ts';
 
 export const BUNDLE_FORMAT = 'cladmop-model';
@@ -105,6 +106,14 @@ export function loadBundle(dir: string): LoadedBundle {
   try {
     const params = treeFromTensors(initCladmop(arch, 0), tensors, 'base', 'weights.safetensors');
     const lora = treeFromTensors(initLoraParams(arch, 0), tensors, 'lora', 'weights.safetensors');
+    // Every stored tensor must be used: config.json is not covered by a checksum, and an architecture with
+    // fewer layers or levels than the weights would otherwise load silently without them.
+    const used = new Set([...namedLeaves(params, 'base'), ...namedLeaves(lora, 'lora')].map(([name]) => name));
+    const unused = Object.keys(tensors).filter((name) => !used.has(name));
+    if (unused.length > 0) {
+      tree.dispose([params, lora]);
+      throw new Error(`weights.safetensors holds ${unused.length} tensor(s) the architecture in config.json does not use (${unused.slice(0, 3).join(', ')}${unused.length > 3 ? ', …' : ''})`);
+    }
     return { dir, config, params, lora, icdVocabulary };
   } catch (err) {
     throw new BundleError(`${dir}: ${(err as Error).message}`);

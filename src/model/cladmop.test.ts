@@ -8,7 +8,6 @@ import { packBatch, packCriteria, packDm, type TrialInput } from '../features/tr
 import { treeFromTensors, treeToTensors } from '../runtime/param-tree.ts';
 import type { Tensor } from '../runtime/safetensors.ts';
 import {
-  classifyFromGrouped,
   classifyLogits,
   dmTokens,
   groupCriteria,
@@ -83,7 +82,7 @@ function dm(rng: () => number, nMol: number, nDrugs: number, nDiseases: number):
   };
 }
 
-/** Four different trials (one without molecules, criteria lengths 5..12 tokens). */
+/** Four different trials: 10, 5, 12 and 4 criteria tokens (the last without exclusion criteria); trial 1 has no molecule. */
 function trials(seed = 11): TrialInput[] {
   const rng = createRng(seed);
   return [
@@ -122,94 +121,113 @@ const topEntries = (t: Tensor, k: number) =>
 
 const params = initCladmop(C, 3);
 const items = trials();
+const batchOf = (rows: TrialInput[] = items, maxCriteria = L) => packBatch(rows, { size: B, maxCriteria }).batch;
+const critOf = (maxCriteria = L) => packCriteria(items.map((i) => i.criteria), { size: B, maxCriteria }).batch;
+const dmOf = (rows: TrialInput[] = items) => packDm(rows.map((i) => i.dm));
 
-test('fresh LoRA (B = 0) gives exactly the base model; a nonzero B changes the logits', async () => {
-  const batch = () => packBatch(items, { size: B, maxCriteria: L }).batch;
-  const base = await host(classifyLogits(C, tree.ref(params), null, batch()));
+// Compiled once per process (eager execution compiles every kernel separately and is ~10x slower).
+const classify = jit((p: CladmopParams, l: CladmopLora, b: CladmopBatch) => classifyLogits(C, p, l, b));
+const group = jit((g: LevelGroupingParams[], b: CriteriaBatch) => groupCriteria(C, g, b.crit, b.critMask, b.critSegment));
+const pairs = jit((p: CladmopParams, b: CladmopBatch) => pairLogits(C, p, b));
+const own = jit((p: CladmopParams, b: CladmopBatch) => ownPairScores(C, p, b));
+const zeroLora = () => tree.map((a: Array) => np.zerosLike(a), initLoraParams(C, 5) as never) as CladmopLora;
+
+test('fresh LoRA (B = 0) gives exactly the base model (no LoRA, or A = B = 0); a nonzero B changes the logits', async () => {
+  const base = await host(classify(tree.ref(params), zeroLora(), batchOf()));
+  // `lora: null` cannot pass through a jit boundary (jax-js trees hold no null) but can be closed over.
+  const noLora = jit((p: CladmopParams, b: CladmopBatch) => classifyLogits(C, p, null, b));
+  assert.deepEqual(await host(noLora(tree.ref(params), batchOf())), base, 'A = B = 0 is the base model');
+  noLora.dispose();
+  const freshLogits = await host(classify(tree.ref(params), initLoraParams(C, 5), batchOf()));
+  assert.deepEqual(freshLogits, base, 'A random, B = 0: x A B = 0 exactly, so W + 0 = W bit for bit');
+  // A nonzero B in a single adapter (the first DM block's query) moves the logits.
   const fresh = initLoraParams(C, 5);
-  const freshLogits = await host(classifyLogits(C, tree.ref(params), tree.ref(fresh), batch()));
-  const zeros = tree.map((a: Array) => np.zerosLike(a), tree.ref(fresh)) as CladmopLora;
-  const zeroLogits = await host(classifyLogits(C, tree.ref(params), zeros, batch()));
-  assert.deepEqual(freshLogits, base, 'A random, B = 0: x A B = 0 exactly');
-  assert.deepEqual(zeroLogits, base, 'A = B = 0');
-  // A nonzero B on every adapter moves every logit.
-  const moved = { ...fresh, dmBlocks: fresh.dmBlocks.map((a) => ({ ...a, q: { a: a.q.a, b: a.q.b.add(0.3) } })) } as CladmopLora;
-  const movedLogits = await host(classifyLogits(C, tree.ref(params), moved, batch()));
-  assert.ok(maxAbsDiff(movedLogits, base) > 1e-3, `nonzero LoRA B must change logits (max diff ${maxAbsDiff(movedLogits, base)})`);
+  fresh.dmBlocks[0].q.b = fresh.dmBlocks[0].q.b.add(0.3);
+  const moved = await host(classify(tree.ref(params), fresh, batchOf()));
+  assert.ok(maxAbsDiff(moved, base) > 1e-3, `nonzero LoRA B must change logits (max diff ${maxAbsDiff(moved, base)})`);
+  // ... and so does one in the fusion cross-attention's value projection (LoRA reaches the fusion blocks too).
+  const fresh2 = initLoraParams(C, 5);
+  fresh2.fusionCross[1].v.b = fresh2.fusionCross[1].v.b.add(0.3);
+  const moved2 = await host(classify(tree.ref(params), fresh2, batchOf()));
+  assert.ok(maxAbsDiff(moved2, base) > 1e-3, `fusion LoRA B must change logits (max diff ${maxAbsDiff(moved2, base)})`);
   assert.ok(base.every(Number.isFinite));
 });
 
-test('finite differences: grouping (centroid, cross-attention weight) and LoRA (A, B) gradients', async (t) => {
-  // float32, central differences. Measured relative errors are ~1e-3 with step 1e-2 (roundoff of the loss is
-  // ~1e-6 relative, so smaller steps get noisier); 2e-2 leaves a 10x margin yet catches a wrong or missing
-  // gradient path, which is off by O(1).
-  const EPS = 1e-2;
+test('finite differences: grouping (centroids, cross-attention weights) and LoRA (A, B) gradients', async (t) => {
+  // Central differences with the model in float32 and the loss reduced on the host in float64, so the only
+  // noise is float32 rounding of the outputs (~1e-7 relative): with step 1e-3 it is ~1e-4 of the measured
+  // derivatives, and the truncation error (step^2 times the third derivative / 6) is of the same order.
+  // Measured relative errors are printed as diagnostics; the tolerance 2e-2 leaves a wide margin and still
+  // catches a wrong or missing gradient path (off by O(1)).
+  const EPS = 1e-3;
   const RTOL = 2e-2;
   const check = (name: string, analytic: number, fd: number) => {
-    const err = Math.abs(analytic - fd) / Math.max(Math.abs(analytic), Math.abs(fd), 1e-3);
+    const err = Math.abs(analytic - fd) / Math.max(Math.abs(analytic), Math.abs(fd));
     t.diagnostic(`${name}: analytic ${analytic.toExponential(4)} fd ${fd.toExponential(4)} rel err ${err.toExponential(2)}`);
-    assert.ok(err < RTOL, `${name}: analytic ${analytic} vs finite difference ${fd} (rel err ${err})`);
     assert.ok(Math.abs(analytic) > 1e-4, `${name}: gradient should not vanish (${analytic})`);
+    assert.ok(err < RTOL, `${name}: analytic ${analytic} vs finite difference ${fd} (rel err ${err})`);
+  };
+  const sum64 = async (xs: Array[]) => {
+    let total = 0;
+    for (const x of xs) for (const v of await host(x)) total += v;
+    return total;
   };
 
   // (a) grouping: loss = sum of all grouped outputs.
-  const critBatch = () => packCriteria(items.map((i) => i.criteria), { size: B, maxCriteria: L }).batch;
-  const groupLoss = jit((g: LevelGroupingParams[], b: CriteriaBatch) =>
-    groupCriteria(C, g, b.crit, b.critMask, b.critSegment)
-      .map((x) => x.sum())
-      .reduce((a, x) => a.add(x)),
+  const groupGrad = jit(
+    grad((g: LevelGroupingParams[], b: CriteriaBatch) =>
+      groupCriteria(C, g, b.crit, b.critMask, b.critSegment)
+        .map((x) => x.sum())
+        .reduce((a, x) => a.add(x)),
+    ),
   );
   const grouping = params.grouping;
-  const gGrad = await treeToTensors(grad((g: LevelGroupingParams[]) => groupLoss(g, critBatch()))(tree.ref(grouping)));
+  const gGrad = await treeToTensors(groupGrad(tree.ref(grouping), critOf()));
+  groupGrad.dispose();
   const gTensors = await treeToTensors(grouping);
-  for (const name of ['0.layers.0.centroids', '2.layers.1.centroids', '1.layers.0.cross.att.k.w', '0.layers.2.cross.att.q.w']) {
-    for (const i of topEntries(gGrad[name], 2)) {
-      const [plus, hp] = shifted(gTensors, name, i, EPS);
-      const [minus, hm] = shifted(gTensors, name, i, -EPS);
-      const fp = (await host(groupLoss(fromTensors(grouping, plus), critBatch())))[0];
-      const fm = (await host(groupLoss(fromTensors(grouping, minus), critBatch())))[0];
-      check(`grouping ${name}[${i}]`, (gGrad[name].data as Float32Array)[i], (fp - fm) / (hp - hm));
-    }
+  for (const name of ['0.layers.0.centroids', '1.layers.2.centroids', '0.layers.1.cross.att.k.w', '1.layers.0.cross.att.q.w', '1.proj.w']) {
+    const i = topEntries(gGrad[name], 1)[0];
+    const [plus, hp] = shifted(gTensors, name, i, EPS);
+    const [minus, hm] = shifted(gTensors, name, i, -EPS);
+    const fp = await sum64(group(fromTensors(grouping, plus), critOf()));
+    const fm = await sum64(group(fromTensors(grouping, minus), critOf()));
+    check(`grouping ${name}[${i}]`, (gGrad[name].data as Float32Array)[i], (fp - fm) / (hp - hm));
   }
 
   // (b) LoRA: weighted BCE of the classifier wrt LoRA A and B, with B nonzero (else dL/dA = 0).
-  const labels = Float32Array.of(1, 0, 1, 0);
-  const weights = Float32Array.of(1, 1, 1, 0.5);
-  const rest = { ...params, grouping: [] } as CladmopParams;
-  const cb = critBatch();
-  const grouped = groupCriteria(C, tree.ref(grouping), cb.crit, cb.critMask, cb.critSegment);
-  const groupedHost = await Promise.all(grouped.map((g) => host(g.ref)));
-  const dmHost = packDm(items.map((i) => i.dm));
-  const loraLoss = jit((l: CladmopLora, p: CladmopParams, g: Array[], d: DmBatch) =>
-    weightedBce(classifyFromGrouped(C, p, l, g, d), np.array(labels), 2.5, np.array(weights)),
+  const labels = [1, 0, 1, 0];
+  const weights = [1, 1, 1, 0.5];
+  const posWeight = 2.5;
+  const loraGrad = jit(
+    grad((l: CladmopLora, p: CladmopParams, b: CladmopBatch) =>
+      weightedBce(classifyLogits(C, p, l, b), np.array(labels), posWeight, np.array(weights)),
+    ),
   );
-  const lossOf = (l: CladmopLora) => loraLoss(l, tree.ref(rest), tree.ref(grouped), tree.ref(dmHost));
+  const bce64 = (z: Float32Array) => {
+    const logSig = (v: number) => -Math.log1p(Math.exp(-v));
+    let num = 0;
+    z.forEach((v, i) => (num += weights[i] * -(posWeight * labels[i] * logSig(v) + (1 - labels[i]) * logSig(-v))));
+    return num / weights.reduce((a, w) => a + w, 0);
+  };
   const lora0 = initLoraParams(C, 9);
   const loraTensors = await treeToTensors(lora0);
-  // Nonzero B everywhere, deterministic.
   const rng = createRng(4);
   for (const [name, ten] of Object.entries(loraTensors)) {
     if (name.endsWith('.b')) (ten.data as Float32Array).forEach((_, i, a) => (a[i] = 0.2 * (2 * rng() - 1)));
   }
   const lora = fromTensors(lora0, loraTensors);
   tree.dispose(lora0);
-  const lGrad = await treeToTensors(grad(lossOf)(tree.ref(lora)));
-  for (const name of ['dmBlocks.0.q.a', 'dmBlocks.0.v.b', 'fusionCross.1.k.a', 'fusionCross.2.o.b', 'fusionSelf.0.v.a']) {
-    for (const i of topEntries(lGrad[name], 2)) {
-      const [plus, hp] = shifted(loraTensors, name, i, EPS);
-      const [minus, hm] = shifted(loraTensors, name, i, -EPS);
-      const fp = (await host(lossOf(fromTensors(lora, plus))))[0];
-      const fm = (await host(lossOf(fromTensors(lora, minus))))[0];
-      check(`LoRA ${name}[${i}]`, (lGrad[name].data as Float32Array)[i], (fp - fm) / (hp - hm));
-    }
+  const lGrad = await treeToTensors(loraGrad(tree.ref(lora), tree.ref(params), batchOf()));
+  loraGrad.dispose();
+  for (const name of ['dmBlocks.0.q.a', 'dmBlocks.0.v.b', 'fusionCross.1.k.a', 'fusionCross.0.o.b', 'fusionSelf.1.v.a']) {
+    const i = topEntries(lGrad[name], 1)[0];
+    const [plus, hp] = shifted(loraTensors, name, i, EPS);
+    const [minus, hm] = shifted(loraTensors, name, i, -EPS);
+    const fp = bce64(await host(classify(tree.ref(params), fromTensors(lora, plus), batchOf())));
+    const fm = bce64(await host(classify(tree.ref(params), fromTensors(lora, minus), batchOf())));
+    check(`LoRA ${name}[${i}]`, (lGrad[name].data as Float32Array)[i], (fp - fm) / (hp - hm));
   }
-  // Sanity: the precomputed grouped criteria are the same as those classifyLogits computes itself.
-  const direct = await host(classifyLogits(C, tree.ref(params), tree.ref(lora), packBatch(items, { size: B, maxCriteria: L }).batch));
-  const viaGrouped = await host(classifyFromGrouped(C, tree.ref(rest), tree.ref(lora), groupedHost.map((g, l) => np.array(g).reshape(grouped[l].shape)), packDm(items.map((i) => i.dm))));
-  assert.ok(maxAbsDiff(direct, viaGrouped) < 1e-5);
-  tree.dispose([lora, grouped, dmHost]);
-  groupLoss.dispose();
-  loraLoss.dispose();
+  tree.dispose(lora);
 });
 
 test('InfoNCE: gradient matches the analytic (softmax - identity) / 2B and finite differences', async () => {
@@ -243,34 +261,34 @@ test('InfoNCE: gradient matches the analytic (softmax - identity) / 2B and finit
   }
 });
 
-test('padding never changes outputs: criteria padding (16 vs 32 tokens), padding rows, masked DM slots', async () => {
-  // (a) More criteria padding: masked keys get exactly zero attention weight.
-  const packed16 = packBatch(items, { size: B, maxCriteria: L });
-  const packed32 = packBatch(items, { size: B, maxCriteria: 2 * L });
-  const g16 = groupCriteria(C, tree.ref(params.grouping), packed16.batch.crit.map((a) => a.ref), packed16.batch.critMask.ref, packed16.batch.critSegment.ref);
-  const g32 = groupCriteria(C, tree.ref(params.grouping), packed32.batch.crit.map((a) => a.ref), packed32.batch.critMask.ref, packed32.batch.critSegment.ref);
+test('padding never changes outputs: criteria padding (16 vs 32 tokens), padding rows, masked DM slots', async (t) => {
+  // (a) More criteria padding: masked keys get exactly zero attention weight, so the grouped criteria and the
+  // logits are the same with 16 or 32 slots (trial 2 has 12 tokens, trial 3 has 4: 4 vs 20 and 12 vs 28
+  // padding tokens). Only summation order may differ: 1e-5 is ~100 float32 ulps of these O(1) values.
+  const g16 = group(tree.ref(params.grouping), critOf(L));
+  const g32 = group(tree.ref(params.grouping), critOf(2 * L));
   for (let l = 0; l < g16.length; l++) {
     const d = maxAbsDiff(await host(g16[l]), await host(g32[l]));
+    t.diagnostic(`grouped level ${l}, 16 vs 32 slots: max diff ${d}`);
     assert.ok(d < 1e-5, `grouped level ${l}: max diff ${d}`);
   }
-  const z16 = await host(classifyLogits(C, tree.ref(params), null, packed16.batch));
-  const z32 = await host(classifyLogits(C, tree.ref(params), null, packed32.batch));
+  const z16 = await host(classify(tree.ref(params), zeroLora(), batchOf()));
+  const z32 = await host(classify(tree.ref(params), zeroLora(), batchOf(items, 2 * L)));
+  t.diagnostic(`logits, 16 vs 32 slots: max diff ${maxAbsDiff(z16, z32)}`);
   assert.ok(maxAbsDiff(z16, z32) < 1e-5, `logits: max diff ${maxAbsDiff(z16, z32)}`);
-  // ... and the padding really is there: trial 2 has 12 tokens, so 4 resp. 20 padding tokens.
   assert.ok(z16.every(Number.isFinite));
 
   // (b) Padding rows (copies of item 0, weight 0) leave the real rows alone.
   const two = packBatch(items.slice(0, 2), { size: B, maxCriteria: L });
   assert.deepEqual([...two.rowWeights], [1, 1, 0, 0]);
-  const zTwo = await host(classifyLogits(C, tree.ref(params), null, two.batch));
+  const zTwo = await host(classify(tree.ref(params), zeroLora(), two.batch));
   assert.ok(maxAbsDiff(zTwo.slice(0, 2), z16.slice(0, 2)) < 1e-6);
   assert.ok(maxAbsDiff(zTwo.slice(2), [z16[0], z16[0]]) < 1e-6, 'padding rows copy item 0');
 
   // (c) Masked DM slots: garbage in every masked molecule / drug / disease slot changes the tokens there but
-  // not the logits (keys masked in self-attention, masked mean pooling).
-  const dmOnly = () => packDm(items.map((i) => i.dm));
+  // not the outputs (keys masked in self-attention, masked mean pooling).
   const dirtyDm = async (): Promise<DmBatch> => {
-    const d = dmOnly();
+    const d = dmOf();
     const bits = async (m: Array) => (await m.ref.astype(np.int32).data()) as Int32Array;
     const molMask = await bits(d.molMask);
     const nameMask = await bits(d.nameMask);
@@ -278,12 +296,12 @@ test('padding never changes outputs: criteria padding (16 vs 32 tokens), padding
     // Writes garbage(flat index) into the rows of masked slots.
     const fill = async (values: Array, mask: Int32Array, garbage: (i: number) => number) => {
       const shape = values.shape;
-      const v = (await values.astype(np.float32).data()) as Float32Array;
+      const v: Float32Array<ArrayBuffer> = Float32Array.from((await values.astype(np.float32).data()) as Float32Array);
       const per = v.length / mask.length;
       for (let s = 0; s < mask.length; s++) if (!mask[s]) for (let k = 0; k < per; k++) v[s * per + k] = garbage(s * per + k);
-      return { v: Float32Array.from(v), shape };
+      return { v, shape };
     };
-    const f32 = ({ v, shape }: { v: Float32Array; shape: number[] }) => np.array(v).reshape(shape);
+    const f32 = ({ v, shape }: { v: Float32Array<ArrayBuffer>; shape: number[] }) => np.array(v).reshape(shape);
     const i32 = ({ v, shape }: { v: Float32Array; shape: number[] }) => np.array(Int32Array.from(v), { dtype: np.int32 }).reshape(shape);
     d.molFeatures = f32(await fill(d.molFeatures, molMask, (i) => (i % 7) / 3));
     d.nameIds = i32(await fill(d.nameIds, nameMask, (i) => 1 + (i % 60)));
@@ -300,20 +318,18 @@ test('padding never changes outputs: criteria padding (16 vs 32 tokens), padding
       icdEmb: params.icdEmb.ref,
       typeEmb: params.typeEmb.ref,
     }) as CladmopParams;
-  const check = dmOnly();
+  const check = dmOf();
   assert.deepEqual([...(await host(check.molUnknown.ref))], [0, 1, 0, 0], 'trial 1 has no molecule');
   tree.dispose(check);
-  const tokClean = dmTokens(C, dmParams(), dmOnly());
+  const tokClean = dmTokens(C, dmParams(), dmOf());
   const tokDirty = dmTokens(C, dmParams(), await dirtyDm());
   assert.ok(maxAbsDiff(await host(tokClean.tokens), await host(tokDirty.tokens)) > 0.1, 'garbage reached the masked token slots');
   assert.deepEqual(await host(tokClean.mask.astype(np.float32)), await host(tokDirty.mask.astype(np.float32)));
-  const crit = () => packCriteria(items.map((i) => i.criteria), { size: B, maxCriteria: L }).batch;
-  const zClean = await host(classifyLogits(C, tree.ref(params), null, { ...crit(), ...dmOnly() }));
-  const zDirty = await host(classifyLogits(C, tree.ref(params), null, { ...crit(), ...(await dirtyDm()) }));
-  assert.ok(maxAbsDiff(zClean, zDirty) < 1e-5, `masked DM slots changed logits by ${maxAbsDiff(zClean, zDirty)}`);
-  assert.deepEqual(zClean, z16);
-  const sClean = await host(ownPairScores(C, tree.ref(params), { ...crit(), ...dmOnly() }));
-  const sDirty = await host(ownPairScores(C, tree.ref(params), { ...crit(), ...(await dirtyDm()) }));
+  const zDirty = await host(classify(tree.ref(params), zeroLora(), { ...critOf(), ...(await dirtyDm()) }));
+  t.diagnostic(`logits, garbage in masked DM slots: max diff ${maxAbsDiff(z16, zDirty)}`);
+  assert.ok(maxAbsDiff(z16, zDirty) < 1e-5, `masked DM slots changed logits by ${maxAbsDiff(z16, zDirty)}`);
+  const sClean = await host(own(tree.ref(params), batchOf()));
+  const sDirty = await host(own(tree.ref(params), { ...critOf(), ...(await dirtyDm()) }));
   assert.ok(maxAbsDiff(sClean, sDirty) < 1e-5, `masked DM slots changed pair scores by ${maxAbsDiff(sClean, sDirty)}`);
 });
 
@@ -329,20 +345,21 @@ test('InfoNCE: identical logits give log B, a confident diagonal gives ~0', asyn
   assert.ok(anti[0] > Math.log(4));
 });
 
-test('pairLogits: [B, B], row = criteria, column = drugs/diseases; diagonal = ownPairScores', async () => {
-  const S = pairLogits(C, tree.ref(params), packBatch(items, { size: B, maxCriteria: L }).batch);
+test('pairLogits: [B, B], row = criteria, column = drugs/diseases; diagonal = ownPairScores', async (t) => {
+  const S = pairs(tree.ref(params), batchOf());
   assert.deepEqual(S.shape, [B, B]);
   const s = await host(S);
-  const own = await host(ownPairScores(C, tree.ref(params), packBatch(items, { size: B, maxCriteria: L }).batch));
+  const ownScores = await host(own(tree.ref(params), batchOf()));
   const diag = Array.from({ length: B }, (_, i) => s[i * B + i]);
-  assert.ok(maxAbsDiff(diag, own) < 1e-5, `diagonal vs ownPairScores: ${maxAbsDiff(diag, own)}`);
+  t.diagnostic(`diagonal vs ownPairScores: max diff ${maxAbsDiff(diag, ownScores)}`);
+  assert.ok(maxAbsDiff(diag, ownScores) < 1e-5, `diagonal vs ownPairScores: ${maxAbsDiff(diag, ownScores)}`);
   // Off-diagonal (i, j) = own score of a trial made of criteria i and DM j.
-  const pairs = [[0, 1], [2, 3], [3, 0], [1, 2]];
-  const crit = packCriteria(pairs.map(([i]) => items[i].criteria), { size: B, maxCriteria: L }).batch;
-  const mixed = await host(ownPairScores(C, tree.ref(params), { ...crit, ...packDm(pairs.map(([, j]) => items[j].dm)) } as CladmopBatch));
-  const expected = pairs.map(([i, j]) => s[i * B + j]);
+  const mix = [[0, 1], [2, 3], [3, 0], [1, 2]];
+  const crit = packCriteria(mix.map(([i]) => items[i].criteria), { size: B, maxCriteria: L }).batch;
+  const mixed = await host(own(tree.ref(params), { ...crit, ...dmOf(mix.map(([, j]) => items[j])) }));
+  const expected = mix.map(([i, j]) => s[i * B + j]);
   assert.ok(maxAbsDiff(mixed, expected) < 1e-5, `S[i, j] vs own score of (crit i, DM j): ${maxAbsDiff(mixed, expected)}`);
-  // |S| <= exp(logit scale) (cosine similarities).
+  // Cosine similarities times exp(logit scale).
   assert.ok(s.every((v) => Math.abs(v) <= Math.exp(C.initLogitScale) + 1e-5));
   assert.ok(new Set(s).size > B, 'scores vary across pairs');
 });

@@ -75,6 +75,12 @@ export interface CladmopConfig {
   initLogitScale: number;
 }
 
+/**
+ * Bump when a change to the model code changes what pre-training produces: cached pre-trained weights are
+ * keyed by it (with the configuration, data and encoder).
+ */
+export const MODEL_CODE_VERSION = 2;
+
 export const DEFAULT_CLADMOP: CladmopConfig = {
   dEncoder: 192,
   dModel: 64,
@@ -148,8 +154,11 @@ export function initCladmop(c: CladmopConfig, seed: number): CladmopParams {
     fusion: c.levels.map(() => ({ cross: initBlock(init, d, d, c.ffHidden), self: initBlock(init, d, null, c.ffHidden) })),
     projC: initLinear(init, d, c.dJoint),
     projDm: initLinear(init, d, c.dJoint),
-    logitScale: np.array(c.initLogitScale),
-    head: { l1: initLinear(init, 2 * d, c.headHidden), l2: initLinear(init, c.headHidden, c.headHidden), l3: initLinear(init, c.headHidden, 1) },
+    // A strongly typed float32 scalar: a weakly typed one (`np.array(x)`) comes back strongly typed from the
+    // first optimiser step, so a jitted training step was traced and compiled a second time.
+    logitScale: np.array(c.initLogitScale, { dtype: np.float32 }),
+    // [ours] The output layer starts near zero, so fine-tuning starts from p = 0.5 for every trial.
+    head: { l1: initLinear(init, 2 * d, c.headHidden), l2: initLinear(init, c.headHidden, c.headHidden), l3: { w: init.normal([c.headHidden, 1], 0.01), b: np.zeros([1]) } },
   };
 }
 

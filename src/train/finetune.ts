@@ -84,7 +84,10 @@ export interface FinetuneResult {
 
 type BatchOpts = Pick<FinetuneOptions, 'batchSize' | 'maxCriteria'>;
 
-/** Grouped criteria of every trial (host arrays, per level K x d), with the given (frozen) grouping blocks. */
+/**
+ * Grouped criteria of every trial (host arrays, per level K x d), with the given (frozen) grouping blocks.
+ * `grouping` is borrowed, not consumed (unlike most functions here): the caller keeps and disposes it.
+ */
 export async function groupAll(c: CladmopConfig, grouping: LevelGroupingParams[], trials: PreparedTrial[], o: BatchOpts): Promise<Float32Array[][]> {
   const fn = jit((g: LevelGroupingParams[], b: CriteriaBatch) => groupCriteria(c, g, b.crit, b.critMask, b.critSegment));
   const out: Float32Array[][] = new Array(trials.length);
@@ -169,8 +172,10 @@ export async function finetune(pretrained: CladmopParams, train: PreparedTrial[]
     frozen = {};
   } else {
     grouping = base.grouping;
-    groupedTrain = await groupAll(c, tree.ref(grouping), train, o);
-    groupedValid = await groupAll(c, tree.ref(grouping), valid, o);
+    // groupAll borrows `grouping` (does not consume it): passing tree.ref(grouping) leaked two references to
+    // every grouping weight, so the returned params could never be freed.
+    groupedTrain = await groupAll(c, grouping, train, o);
+    groupedValid = await groupAll(c, grouping, valid, o);
     frozen = { ...base, grouping: [] };
   }
   let adam: AdamState<Trainable> = adamInit(tree.ref(trainable));

@@ -23,6 +23,7 @@ import { runCladmopChild } from '../runtime/child.ts';
 import { writeFileAtomic } from '../runtime/atomic-write.ts';
 import { prepareTrials, type PreparedTrial } from './prepare.ts';
 import { DEFAULT_PRETRAIN, retrievalScore, type PretrainEpoch, type RetrievalScore } from './pretrain.ts';
+import { MAIN_VARIANT, variantByName } from './variants.ts';
 import { fewShot, newDiseaseRows, scoreSubset, type FewShotResult, type SubsetScores } from './experiments.ts';
 import { cladmopConfigFor, featureContext, MoleculeFeaturizer, planPretraining, subsample } from './run-pretraining.ts';
 import { DEFAULT_FINETUNE, finetune, predictProbabilities, type FinetuneEpoch } from './finetune.ts';
@@ -43,6 +44,8 @@ export interface ReproduceOptions {
   seeds: number[];
   moleculeSource: 'top' | 'names';
   pretrainEpochs: number;
+  /** Ablation variants to run besides the main model (names from train/variants.ts). */
+  ablations: string[];
   log: (line: string) => void;
   progress?: (label: string, done: number, total: number) => void;
 }
@@ -57,6 +60,7 @@ interface PhaseResult {
   baselines: { model: string; metrics: BootstrapMetrics }[];
   newDisease: SubsetScores;
   fewShot: FewShotResult[];
+  ablations: { name: string; description: string; validPrAuc: number; test: { f1: number; prAuc: number; rocAuc: number } }[];
   allPositive: ReturnType<typeof allPositiveReference>;
   seconds: number;
 }
@@ -121,17 +125,17 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
   }
   // Stage 2 (child process): pair-matching pre-training, cached by everything that determines it.
   o.log(`SCT-like corpus: ${plan.sct.stats.total} successful non-test, non-valid trials; ${plan.trials.length} used${o.quick ? ' [quick sample]' : ''}; ${plan.heldOut.length} successful valid trials held out for retrieval`);
-  const t0 = Date.now();
   if (!existsSync(plan.file)) {
     const args = ['pretrain', '--encoder', o.encoder, '--epochs', String(o.pretrainEpochs), '--molecules', o.moleculeSource];
     if (o.quick) args.push('--quick');
     if (o.dataDir) args.push('--data', o.dataDir);
     await runCladmopChild(args);
   } else o.log(`pre-trained weights reused from ${plan.file}`);
-  const pretrainSeconds = (Date.now() - t0) / 1000;
   const f = readSafetensors(plan.file);
   const pretrained: CladmopParams = treeFromTensors(initCladmop(config, 0), f.tensors, 'params', plan.file);
   const pretrainHistory = JSON.parse(f.metadata.history ?? '[]') as PretrainEpoch[];
+  // Training time as recorded when the weights were made (0 s here when they came from the cache).
+  const pretrainSeconds = pretrainHistory.at(-1)?.seconds ?? 0;
   const heldTrials = await prep('held-out', plan.heldOut);
   const retrieval: RetrievalScore = await retrievalScore(config, tree.ref(pretrained), heldTrials, plan.options);
   const sct = plan.sct;
@@ -196,6 +200,38 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
       o.quick ? 2 : 20,
       o.log,
     );
+    const ablations: PhaseResult['ablations'] = [];
+    for (const name of o.ablations) {
+      const variant = variantByName(name);
+      if (variant.name === 'main') continue;
+      const vConfig = { ...config, ...variant.config };
+      let base: CladmopParams;
+      if (variant.pretrain) {
+        const vPlan = planPretraining({ encoder, dataDir, quick: o.quick, epochs: o.pretrainEpochs, moleculeSource: o.moleculeSource, variant });
+        if (!existsSync(vPlan.file)) {
+          const args = ['pretrain', '--variant', variant.name, '--encoder', o.encoder, '--epochs', String(o.pretrainEpochs), '--molecules', o.moleculeSource];
+          if (o.quick) args.push('--quick');
+          if (o.dataDir) args.push('--data', o.dataDir);
+          await runCladmopChild(args);
+        }
+        base = treeFromTensors(initCladmop(vConfig, 0), readSafetensors(vPlan.file).tensors, 'params', vPlan.file);
+      } else base = initCladmop(vConfig, 1);
+      const full = variant.finetuneMode === 'full';
+      const ft = await finetune(base, train, valid, {
+        ...DEFAULT_FINETUNE,
+        config: vConfig,
+        seed: o.seeds[0],
+        mode: variant.finetuneMode,
+        // Full fine-tuning runs the grouping blocks every step: fewer epochs keep the ablation affordable.
+        maxEpochs: o.quick ? 2 : full ? 15 : DEFAULT_FINETUNE.maxEpochs,
+        patience: full ? 4 : DEFAULT_FINETUNE.patience,
+        log: o.log,
+      });
+      const probs = await predictProbabilities(vConfig, ft.params, ft.lora, test, DEFAULT_FINETUNE);
+      const row = { name: variant.name, description: variant.description, validPrAuc: ft.bestValidPrAuc, test: { f1: f1Score(testLabels, probs), prAuc: averagePrecision(testLabels, probs), rocAuc: rocAuc(testLabels, probs) } };
+      ablations.push(row);
+      o.log(`ablation ${variant.name}: valid PR-AUC ${row.validPrAuc.toFixed(4)}; test PR-AUC ${row.test.prAuc.toFixed(4)} ROC-AUC ${row.test.rocAuc.toFixed(4)}`);
+    }
     // Outputs of this phase.
     const phaseDir = path.join(o.outDir, `phase_${phase}`);
     writeFileAtomic(
@@ -218,6 +254,7 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
       baselines,
       newDisease,
       fewShot: few,
+      ablations,
       allPositive: allPositiveReference(testLabels),
       seconds: (Date.now() - tPhase) / 1000,
     };
@@ -300,6 +337,14 @@ export function renderReport(m: {
       lines.push('Few-shot (k labelled training trials, mean ± std over draws; TF-IDF + LR on the same k trials):', '');
       lines.push('| k | draws | CLaDMoP PR-AUC | CLaDMoP ROC-AUC | TF-IDF LR PR-AUC | TF-IDF LR ROC-AUC |', '|---|---|---|---|---|---|');
       for (const fs of r.fewShot) lines.push(`| ${fs.k} | ${fs.repeats} | ${pm(fs.cladmop.prAuc)} | ${pm(fs.cladmop.rocAuc)} | ${pm(fs.baseline.prAuc)} | ${pm(fs.baseline.rocAuc)} |`);
+      lines.push('');
+    }
+    if (r.ablations.length > 0) {
+      const main = r.perSeed[0];
+      lines.push(`Ablations (one seed, ${main.seed}; the main model with the same seed for comparison):`, '');
+      lines.push('| variant | valid PR-AUC | test F1 | test PR-AUC | test ROC-AUC |', '|---|---|---|---|---|');
+      lines.push(`| main: ${MAIN_VARIANT.description} | ${f3(main.validPrAuc)} | ${f3(main.test.f1)} | ${f3(main.test.prAuc)} | ${f3(main.test.rocAuc)} |`);
+      for (const a of r.ablations) lines.push(`| ${a.name}: ${a.description} | ${f3(a.validPrAuc)} | ${f3(a.test.f1)} | ${f3(a.test.prAuc)} | ${f3(a.test.rocAuc)} |`);
       lines.push('');
     }
     lines.push(`Seeds: ${r.perSeed.map((s) => `${s.seed} (best epoch ${s.bestEpoch}, valid PR-AUC ${f3(s.validPrAuc)}, test PR-AUC ${f3(s.test.prAuc)})`).join('; ')}. ${Math.round(r.seconds)} s.`, '');

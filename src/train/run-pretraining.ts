@@ -14,7 +14,7 @@ import { EmbeddingCache } from '../features/embedding-cache.ts';
 import { defaultCacheDir } from '../features/encoder-spec.ts';
 import { IcdVocabulary, MOLECULE_INPUT } from '../features/dm-features.ts';
 import { MoleculeFeaturizer } from '../features/molecule.ts';
-import { DEFAULT_CLADMOP, type CladmopConfig } from '../model/cladmop.ts';
+import { DEFAULT_CLADMOP, MODEL_CODE_VERSION, type CladmopConfig } from '../model/cladmop.ts';
 import { writeSafetensors } from '../runtime/safetensors.ts';
 import { treeToTensors } from '../runtime/param-tree.ts';
 import { createRng } from '../eval/rng.ts';
@@ -22,6 +22,7 @@ import { buildSctCorpus, type SctCorpus } from './sct-corpus.ts';
 import type { FeatureContext } from './prepare.ts';
 import { prepareTrials } from './prepare.ts';
 import { DEFAULT_PRETRAIN, pretrain, type PretrainOptions } from './pretrain.ts';
+import { MAIN_VARIANT, type Variant } from './variants.ts';
 import { tree } from '@jax-js/jax';
 
 export interface PretrainingPlan {
@@ -62,15 +63,23 @@ export function featureContext(encoder: CriteriaEncoder, dataDir: string, molecu
   };
 }
 
-export function planPretraining(o: { encoder: CriteriaEncoder; dataDir?: string; quick: boolean; epochs: number; moleculeSource: 'top' | 'names' }): PretrainingPlan {
+export function planPretraining(o: {
+  encoder: CriteriaEncoder;
+  dataDir?: string;
+  quick: boolean;
+  epochs: number;
+  moleculeSource: 'top' | 'names';
+  variant?: Variant;
+}): PretrainingPlan {
   const dataDir = resolveDataDir(o.dataDir);
-  const sct = buildSctCorpus(dataDir);
+  const variant = o.variant ?? MAIN_VARIANT;
+  const sct = buildSctCorpus(dataDir, { successfulOnly: variant.successfulOnly });
   const trials = o.quick ? subsample(sct.trials, 64, 1) : sct.trials;
   const heldOut = o.quick ? subsample(sct.heldOut, 32, 2) : sct.heldOut;
   const icd = IcdVocabulary.fromDataDir(dataDir);
-  const options = { ...DEFAULT_PRETRAIN, config: cladmopConfigFor(o.encoder, icd), epochs: o.quick ? 1 : o.epochs };
+  const options = { ...DEFAULT_PRETRAIN, config: { ...cladmopConfigFor(o.encoder, icd), ...variant.config }, epochs: o.quick ? 1 : o.epochs };
   const key = createHash('sha256')
-    .update(JSON.stringify({ encoder: o.encoder.id, options, ids: trials.map((t) => t.trial.nctid), held: heldOut.map((t) => t.trial.nctid), moleculeSource: o.moleculeSource }))
+    .update(JSON.stringify({ code: MODEL_CODE_VERSION, encoder: o.encoder.id, options, ids: trials.map((t) => t.trial.nctid), held: heldOut.map((t) => t.trial.nctid), moleculeSource: o.moleculeSource }))
     .digest('hex');
   const dir = path.join(REPO_ROOT, '.cache/pretrain', key.slice(0, 16));
   return { sct, trials, heldOut, options, key, dir, file: path.join(dir, 'pretrained.safetensors') };

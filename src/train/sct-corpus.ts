@@ -11,7 +11,7 @@
  * `successfulOnly: false` gives the ablation corpus "all non-test trials, labels ignored".
  */
 import path from 'node:path';
-import { allTestIds, loadSplit, PHASES, resolveDataDir } from '../data/splits.ts';
+import { allTestIds, loadSplit, NON_TEST_TRAINING_FILES, PHASES, resolveDataDir } from '../data/splits.ts';
 import { readTopCsv } from '../data/top-csv.ts';
 import type { LabelledTrial } from '../data/trial.ts';
 
@@ -22,16 +22,6 @@ export interface SctCorpus {
   stats: { byFile: Record<string, number>; total: number; excludedTest: number; excludedValid: number; duplicates: number; successfulOnly: boolean };
 }
 
-const FILES = [
-  'phase_I_train.csv',
-  'reconstructed/phase_II_train.partial_exact.csv',
-  'reconstructed/phase_II_train.partial_approx_himanshu2023.csv.gz',
-  'reconstructed/phase_III_train.partial_exact.csv',
-  'reconstructed/phase_III_train.partial_approx_himanshu2023.csv.gz',
-  'toy_train.csv',
-  'toy_valid.csv',
-  'toy_test.csv',
-];
 
 export function buildSctCorpus(dataDir = resolveDataDir(), options: { successfulOnly?: boolean } = {}): SctCorpus {
   const successfulOnly = options.successfulOnly ?? true;
@@ -51,8 +41,8 @@ export function buildSctCorpus(dataDir = resolveDataDir(), options: { successful
   let excludedTest = 0;
   let excludedValid = 0;
   let duplicates = 0;
-  for (const file of FILES) {
-    const { rows } = readTopCsv(path.join(dataDir, file), { labelColumn: file.includes('approx') ? 'label_top' : 'label' });
+  for (const { file, labelColumn } of NON_TEST_TRAINING_FILES) {
+    const { rows } = readTopCsv(path.join(dataDir, file), { labelColumn });
     let n = 0;
     for (const row of rows) {
       const id = row.trial.nctid;

@@ -46,6 +46,34 @@ Examples:
         process.stdout.write(`stopped at step ${result.steps} with a checkpoint; run the same command again to continue\n`);
       }
     });
+  lm.command('probe')
+    .description('diagnostic linear probe: pooled fine-level features + logistic regression vs TF-IDF on one phase')
+    .option('--phase <phase>', 'I, II or III', 'I')
+    .option('--encoder <spec>', 'criteria encoder: lm or lm:DIR', 'lm')
+    .option('--data <dir>', 'TOP data directory')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { phase: string; encoder: string; data?: string; json?: boolean }) => {
+      const phase = opts.phase.toUpperCase();
+      if (!['I', 'II', 'III'].includes(phase)) throw new CliError(`--phase must be I, II or III, got "${opts.phase}"`);
+      const { loadEncoder, defaultCacheDir } = await import('../../features/encoder-spec.ts');
+      const { EmbeddingCache } = await import('../../features/embedding-cache.ts');
+      const { linearProbe } = await import('../../lm/probe.ts');
+      const { progressBar } = await import('../progress.ts');
+      const encoder = await loadEncoder(opts.encoder);
+      let bar: ReturnType<typeof progressBar> | null = null;
+      const r = await linearProbe(encoder, new EmbeddingCache(defaultCacheDir(), encoder.id), phase as 'I' | 'II' | 'III', opts.data, (d, t) => {
+        bar ??= progressBar(`encode phase ${phase}`, t);
+        bar.update(d);
+      });
+      (bar as ReturnType<typeof progressBar> | null)?.stop();
+      if (opts.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+      else
+        process.stdout.write(
+          `linear probe, phase ${phase} (train ${r.rows.train}, C on valid ${r.rows.valid}, test ${r.rows.test}); encoder: ${r.encoder}\n` +
+            `  pooled fine-level LM features + LR (C=${r.chosenC.probe}): test PR-AUC ${r.test.probe.prAuc.toFixed(3)} ROC-AUC ${r.test.probe.rocAuc.toFixed(3)}\n` +
+            `  TF-IDF + LR, same rows     (C=${r.chosenC.tfidf}): test PR-AUC ${r.test.tfidf.prAuc.toFixed(3)} ROC-AUC ${r.test.tfidf.rocAuc.toFixed(3)}\n`,
+        );
+    });
   lm.command('info')
     .description('size, corpus and held-out perplexity of a criteria LM')
     .option('--model <dir>', 'model directory', DEFAULT_LM_DIR)

@@ -16,13 +16,22 @@ export function register(program: Command): void {
     .option('--molecules <source>', 'top or names', 'top')
     .option('--quick', 'a 64-trial sample and one epoch (smoke test)')
     .option('--data <dir>', 'TOP data directory')
+    .option('--variant <name>', 'ablation variant (see train/variants.ts)', 'main')
     .option('--print-file', 'only print where the result is (or would be) cached')
-    .action(async (opts: { encoder: string; epochs: number; molecules: string; quick?: boolean; data?: string; printFile?: boolean }) => {
+    .action(async (opts: { encoder: string; epochs: number; molecules: string; quick?: boolean; data?: string; variant: string; printFile?: boolean }) => {
       if (opts.molecules !== 'top' && opts.molecules !== 'names') throw new CliError(`--molecules must be top or names, got "${opts.molecules}"`);
       const { planPretraining, runPretraining, featureContext, MoleculeFeaturizer } = await import('../../train/run-pretraining.ts');
       const { resolveDataDir } = await import('../../data/splits.ts');
       const encoder = await loadEncoder(opts.encoder);
-      const plan = planPretraining({ encoder, dataDir: opts.data, quick: !!opts.quick, epochs: opts.epochs, moleculeSource: opts.molecules });
+      const { variantByName } = await import('../../train/variants.ts');
+      let variant;
+      try {
+        variant = variantByName(opts.variant);
+      } catch (err) {
+        throw new CliError((err as Error).message);
+      }
+      if (!variant.pretrain) throw new CliError(`variant ${variant.name} has no pre-training`);
+      const plan = planPretraining({ encoder, dataDir: opts.data, quick: !!opts.quick, epochs: opts.epochs, moleculeSource: opts.molecules, variant });
       if (opts.printFile) {
         process.stdout.write(plan.file + '\n');
         return;

@@ -19,6 +19,7 @@ export function register(program: Command): void {
     .option('--seeds <list>', 'fine-tuning seeds', '1,2,3')
     .option('--molecules <source>', 'molecule source: top (TOP SMILES as given) or names (re-derived from drug names)', 'top')
     .option('--pretrain-epochs <n>', 'pre-training epochs', (v) => parseInt(v, 10), 8)
+    .option('--ablations <list>', 'ablation variants to run too: all, or a comma list of no-pretrain,G1S2,G3S0,fine-only,full-ft,all-trials-pretrain', '')
     .option('--data <dir>', 'TOP data directory')
     .addHelpText(
       'after',
@@ -26,15 +27,25 @@ export function register(program: Command): void {
 Examples:
   $ cladmop reproduce --phase I --out runs/phase_I
   $ cladmop reproduce --phase all --out runs/all
-  $ cladmop reproduce --quick --out /tmp/smoke`,
+  $ cladmop reproduce --quick --out /tmp/smoke
+  $ cladmop reproduce --phase I --ablations all --out runs/phase_I_ablations`,
     )
-    .action(async (opts: { phase: string; out: string; quick?: boolean; encoder: string; seeds: string; molecules: string; pretrainEpochs: number; data?: string }) => {
+    .action(async (opts: { phase: string; out: string; quick?: boolean; encoder: string; seeds: string; molecules: string; pretrainEpochs: number; ablations: string; data?: string }) => {
       const phases = opts.phase === 'all' ? [...PHASES] : [opts.phase.toUpperCase() as BenchmarkPhase];
       if (phases.some((p) => !PHASES.includes(p))) throw new CliError(`--phase must be I, II, III or all, got "${opts.phase}"`);
       const seeds = opts.seeds.split(',').map((s) => parseInt(s, 10));
       if (seeds.some((s) => !Number.isInteger(s))) throw new CliError(`--seeds must be comma-separated integers, got "${opts.seeds}"`);
       if (opts.molecules !== 'top' && opts.molecules !== 'names') throw new CliError(`--molecules must be top or names, got "${opts.molecules}"`);
       const { reproduce } = await import('../../train/reproduce.ts');
+      const { VARIANTS, variantByName } = await import('../../train/variants.ts');
+      const ablations = opts.ablations === 'all' ? VARIANTS.map((v) => v.name).filter((n) => n !== 'main') : opts.ablations.split(',').filter(Boolean);
+      for (const a of ablations) {
+        try {
+          variantByName(a);
+        } catch (err) {
+          throw new CliError((err as Error).message);
+        }
+      }
       let bar: { label: string; p: Progress } | null = null;
       const result = await reproduce({
         phases,
@@ -45,6 +56,7 @@ Examples:
         seeds,
         moleculeSource: opts.molecules,
         pretrainEpochs: opts.pretrainEpochs,
+        ablations,
         log: (line) => {
           bar?.p.stop();
           bar = null;

@@ -1,0 +1,106 @@
+/**
+ * `cladmop serve`: the HTTP prediction service and its web page (see src/serve/server.ts).
+ */
+import type { Command } from 'commander';
+import { CliError } from '../cli-error.ts';
+import type { CriteriaEncoder } from '../../features/criteria-encoder.ts';
+import { BundleError, loadModel, type Model } from '../../predict/model.ts';
+import { startServer, type RunningServer } from '../../serve/server.ts';
+
+export interface ServeCommandDeps {
+  /** Criteria encoder to use instead of the bundle's (tests; its id must still match). */
+  encoder?: CriteriaEncoder;
+  /** Called once listening (tests). */
+  onListening?: (server: RunningServer) => void;
+  /** Install SIGTERM/SIGINT handlers (default true). */
+  signals?: boolean;
+}
+
+interface ServeOptions {
+  model: string;
+  port: string;
+  host: string;
+  data?: string;
+  encoder?: string;
+  timeout: string;
+  log?: boolean;
+}
+
+const EXAMPLES = `
+Examples:
+  $ cladmop serve --model runs/phase_I/model
+  $ curl -s localhost:8080/v1/predict -H 'content-type: application/json' \\
+      -d @<(curl -s https://clinicaltrials.gov/api/v2/studies/NCT01234567)
+  $ curl -s 'localhost:8080/v1/predict?explain=true' -H 'content-type: application/json' -d @record.json
+  Open http://127.0.0.1:8080/ for the web page; the API is described at /openapi.json.
+
+Binds 127.0.0.1 by default; --host 0.0.0.0 exposes the service (it has no authentication).
+SIGTERM/SIGINT stop accepting connections and finish the requests in flight before exiting.
+`;
+
+function intOption(flag: string, text: string, min: number, max: number): number {
+  const v = Number(text);
+  if (!Number.isInteger(v) || v < min || v > max) throw new CliError(`${flag} must be an integer in [${min}, ${max}], got "${text}"`);
+  return v;
+}
+
+export function register(program: Command, deps: ServeCommandDeps = {}): void {
+  program
+    .command('serve')
+    .description('serve predictions over HTTP (POST /v1/predict, /v1/predict/batch) with a web page at /')
+    .requiredOption('--model <dir>', 'model bundle directory')
+    .option('--port <n>', 'port (0 = any free port)', '8080')
+    .option('--host <addr>', 'address to bind', '127.0.0.1')
+    .option('--data <dir>', 'TOP data directory with aux/drugs and aux/icd (for API v2 records)')
+    .option('--encoder <spec>', "criteria encoder spec, when the bundle's recorded one does not resolve here (its id must match)")
+    .option('--timeout <ms>', 'longest a request may wait for and run on the model', '120000')
+    .option('--log', 'log every request (JSON lines on stdout)')
+    .addHelpText('after', EXAMPLES)
+    .action(async (opts: ServeOptions) => {
+      const port = intOption('--port', opts.port, 0, 65535);
+      const timeoutMs = intOption('--timeout', opts.timeout, 100, 3_600_000);
+      let model: Model;
+      try {
+        let encoder = deps.encoder;
+        if (!encoder && opts.encoder) encoder = await (await import('../../features/encoder-spec.ts')).loadEncoder(opts.encoder);
+        model = await loadModel(opts.model, { encoder, dataDir: opts.data });
+      } catch (err) {
+        throw new CliError(`--model ${opts.model}: ${err instanceof BundleError ? err.message : (err as Error).message}`);
+      }
+      let server: RunningServer;
+      try {
+        server = await startServer(model, { port, host: opts.host, timeoutMs, logger: !!opts.log });
+      } catch (err) {
+        model.dispose();
+        throw new CliError(`cannot listen on ${opts.host}:${opts.port}: ${(err as Error).message}`);
+      }
+      process.stderr.write(`cladmop serve: phase ${model.info.phase} model ${model.info.id.slice(0, 12)} at ${server.url}/ (API: ${server.url}/openapi.json)\n`);
+      deps.onListening?.(server);
+      if (deps.signals === false) return;
+      await new Promise<void>((resolve) => {
+        let stopping = false;
+        const stop = (signal: string) => {
+          if (stopping) {
+            process.stderr.write(`cladmop serve: ${signal} again, exiting now\n`);
+            process.exit(130);
+          }
+          stopping = true;
+          process.stderr.write(`cladmop serve: ${signal}, finishing requests in flight\n`);
+          server
+            .close()
+            .catch((err) => process.stderr.write(`cladmop serve: close failed: ${(err as Error).message}\n`))
+            .finally(() => {
+              model.dispose();
+              process.off('SIGTERM', onTerm);
+              process.off('SIGINT', onInt);
+              process.stderr.write('cladmop serve: stopped\n');
+              resolve();
+            });
+        };
+        const onTerm = () => stop('SIGTERM');
+        const onInt = () => stop('SIGINT');
+        process.on('SIGTERM', onTerm);
+        process.on('SIGINT', onInt);
+      });
+    });
+}

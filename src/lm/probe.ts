@@ -1,0 +1,93 @@
+/**
+ * Diagnostic linear probe of a frozen criteria encoder: pooled fine-level features -> L2 logistic regression,
+ * trained on a phase's train split, C chosen on valid (PR-AUC), scored on test next to TF-IDF + logistic
+ * regression fitted the same way in the same run. It says whether the encoder's states carry outcome signal;
+ * it is a diagnostic, not the product.
+ *
+ * Features per trial: mean of the fine level over inclusion tokens, mean over exclusion tokens (zeros when a
+ * section is absent), standardised with train statistics.
+ */
+import type { BenchmarkPhase } from '../data/trial.ts';
+import { loadSplit, resolveDataDir } from '../data/splits.ts';
+import type { CriteriaEncoder, EncodedCriteria } from '../features/criteria-encoder.ts';
+import { encodeWithCache } from '../features/criteria-encoder.ts';
+import type { EmbeddingCache } from '../features/embedding-cache.ts';
+import { csrFromDense } from '../features/sparse.ts';
+import { fitLogisticRegression, predictLogisticRegression } from '../baselines/logistic-regression.ts';
+import { averagePrecision } from '../eval/metrics/average-precision.ts';
+import { rocAuc } from '../eval/metrics/roc-auc.ts';
+import { fitPredictTfidf } from '../baselines/fit-predict.ts';
+
+export interface ProbeResult {
+  phase: BenchmarkPhase;
+  encoder: string;
+  chosenC: { probe: number; tfidf: number };
+  valid: { probe: number; tfidf: number };
+  test: { probe: { prAuc: number; rocAuc: number }; tfidf: { prAuc: number; rocAuc: number } };
+  rows: { train: number; valid: number; test: number };
+}
+
+export function pooledFeatures(e: EncodedCriteria): Float64Array {
+  const d = e.dim;
+  const fine = e.levels[e.levels.length - 1];
+  const out = new Float64Array(2 * d);
+  const counts = [0, 0];
+  for (let t = 0; t < e.tokens.length; t++) {
+    const s = e.segments[t];
+    counts[s]++;
+    for (let j = 0; j < d; j++) out[s * d + j] += fine[t * d + j];
+  }
+  for (let s = 0; s < 2; s++) if (counts[s] > 0) for (let j = 0; j < d; j++) out[s * d + j] /= counts[s];
+  return out;
+}
+
+const C_GRID = [0.01, 0.1, 1, 10];
+
+export async function linearProbe(
+  encoder: CriteriaEncoder,
+  cache: EmbeddingCache | null,
+  phase: BenchmarkPhase,
+  dataDir = resolveDataDir(),
+  onProgress?: (done: number, total: number) => void,
+): Promise<ProbeResult> {
+  const splits = { train: loadSplit(phase, 'train', dataDir), valid: loadSplit(phase, 'valid', dataDir), test: loadSplit(phase, 'test', dataDir) };
+  const all = [...splits.train.rows, ...splits.valid.rows, ...splits.test.rows];
+  const { encoded } = await encodeWithCache(encoder, cache, all.map((r) => r.trial.criteria), onProgress);
+  const feats = encoded.map(pooledFeatures);
+  const nTr = splits.train.rows.length;
+  const nVa = splits.valid.rows.length;
+  // Standardise with training statistics only.
+  const dim = feats[0].length;
+  const mean = new Float64Array(dim);
+  const sd = new Float64Array(dim);
+  for (let i = 0; i < nTr; i++) for (let j = 0; j < dim; j++) mean[j] += feats[i][j] / nTr;
+  for (let i = 0; i < nTr; i++) for (let j = 0; j < dim; j++) sd[j] += (feats[i][j] - mean[j]) ** 2 / nTr;
+  const z = feats.map((f) => Array.from(f, (v, j) => (v - mean[j]) / Math.sqrt(sd[j] + 1e-12)));
+  const X = (a: number, b: number) => csrFromDense(z.slice(a, b), dim);
+  const y = (rows: { label: 0 | 1 }[]) => rows.map((r) => r.label);
+  const yTr = y(splits.train.rows);
+  const yVa = y(splits.valid.rows);
+  const yTe = y(splits.test.rows);
+  let best = { C: C_GRID[0], ap: -1 };
+  for (const C of C_GRID) {
+    const m = fitLogisticRegression(X(0, nTr), yTr, { C });
+    const ap = averagePrecision(yVa, predictLogisticRegression(m, X(nTr, nTr + nVa)));
+    if (ap > best.ap) best = { C, ap };
+  }
+  const probe = predictLogisticRegression(fitLogisticRegression(X(0, nTr), yTr, { C: best.C }), X(nTr + nVa, all.length));
+  let bestT = { C: C_GRID[0], ap: -1 };
+  for (const C of C_GRID) {
+    const p = fitPredictTfidf('lr', { C }, splits.train.rows, splits.valid.rows.map((r) => r.trial), 0);
+    const ap = averagePrecision(yVa, p);
+    if (ap > bestT.ap) bestT = { C, ap };
+  }
+  const tfidf = fitPredictTfidf('lr', { C: bestT.C }, splits.train.rows, splits.test.rows.map((r) => r.trial), 0);
+  return {
+    phase,
+    encoder: encoder.name,
+    chosenC: { probe: best.C, tfidf: bestT.C },
+    valid: { probe: best.ap, tfidf: bestT.ap },
+    test: { probe: { prAuc: averagePrecision(yTe, probe), rocAuc: rocAuc(yTe, probe) }, tfidf: { prAuc: averagePrecision(yTe, tfidf), rocAuc: rocAuc(yTe, tfidf) } },
+    rows: { train: nTr, valid: nVa, test: splits.test.rows.length },
+  };
+}
