@@ -9,10 +9,9 @@
  *    are JSON arrays or TOP's Python list literals (`"['a', 'b']"`).
  * NDJSON files hold one study, page or TOP-like record per line.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
-import { readFileSync } from 'node:fs';
 import { parseCtgovJson, parseCtgovStudy, parseCtgovValue, type CtgovReport, type RecordError } from '../data/ctgov.ts';
 import { parseNestedStringList, parsePythonStringList } from '../data/python-literal.ts';
 import { parseTopCsv, readTextFile, type RowError } from '../data/top-csv.ts';
@@ -218,15 +217,14 @@ export function parseJsonRecord(value: unknown, o: JsonRecordOptions): { inputs:
 
 export type InputFormat = 'csv' | 'json' | 'ndjson';
 
-/** Input format from the file name, else from its first non-blank character(s). */
+/** Input format from the file name (.csv, .ndjson, .jsonl), else from its first lines (`head`, ~4 KB). */
 export function detectFormat(file: string, head: string): InputFormat {
   const name = file.toLowerCase().replace(/\.gz$/, '');
   if (name.endsWith('.ndjson') || name.endsWith('.jsonl')) return 'ndjson';
   if (name.endsWith('.csv')) return 'csv';
   const text = head.replace(/^\uFEFF/, '').trimStart();
   if (text.startsWith('{') || text.startsWith('[')) {
-    if (name.endsWith('.json')) return 'json';
-    // A JSON document spans lines freely; NDJSON has one complete object on its first line.
+    // A JSON document spans lines freely; NDJSON has one complete object on its first line (even in a .json file).
     const first = text.split('\n', 1)[0].trim();
     try {
       JSON.parse(first);
@@ -291,6 +289,12 @@ export async function* readInputFile(file: string, o: ReadInputOptions): AsyncGe
     try {
       value = JSON.parse(text.replace(/^\uFEFF/, ''));
     } catch {
+      // NDJSON whose first line is longer than the sniffed head: one complete JSON value on the first line.
+      const first = text.replace(/^\uFEFF/, '').trimStart().split('\n', 1)[0];
+      if (isJson(first)) {
+        yield* readInputFile(file, { ...o, format: 'ndjson' });
+        return;
+      }
       // parseCtgovJson words the position of the JSON error.
       const r = parseCtgovJson(text, { dataDir: o.dataDir, source: file });
       for (const e of r.errors) yield { error: fromRecordError(e) };
@@ -319,6 +323,15 @@ export async function* readInputFile(file: string, o: ReadInputOptions): AsyncGe
     const r = parseJsonRecord(value, { dataDir: o.dataDir, source: file, location: `line ${lineNo}` });
     for (const input of r.inputs) yield { input };
     for (const error of r.errors) yield { error };
+  }
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
   }
 }
 

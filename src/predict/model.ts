@@ -51,7 +51,11 @@ export interface LoadModelOptions {
    * .cache/embeddings), or `false` (default) for none.
    */
   cache?: string | boolean;
-  /** Rows per forward pass for large inputs (default 16; smaller requests use 1 or 4 rows). */
+  /**
+   * Rows per forward pass (default 1). With 1, a trial's probability is bit-for-bit the same whatever else is
+   * predicted with it (library, CLI and HTTP agree exactly); 16 is ~1.5x faster in bulk but the last bits then
+   * depend on the batch (jax-js kernels differ by shape).
+   */
   batchSize?: number;
 }
 
@@ -168,7 +172,7 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
     metrics: config.metrics ?? {},
     quick: training.quick === true,
   };
-  const scorer = new Scorer(config, bundle.params, bundle.lora, options.batchSize ?? 16);
+  const scorer = new Scorer(config, bundle.params, bundle.lora, options.batchSize ?? 1);
   const model: Model = {
     dir: bundleDir,
     config,
@@ -189,7 +193,7 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
 
 type Classify = (p: CladmopParams, l: CladmopLora, b: CladmopBatch) => np.Array;
 
-/** Jitted forward passes with a few fixed batch shapes (jax-js's heap reuses buffers only for equal sizes). */
+/** A jitted forward pass with one fixed batch shape (jax-js's heap reuses buffers only for equal sizes). */
 class Scorer {
   private readonly fn: Classify & { dispose(): void };
   private queue: Promise<unknown> = Promise.resolve();
@@ -205,13 +209,6 @@ class Scorer {
     this.fn = jit((p: CladmopParams, l: CladmopLora, b: CladmopBatch) => classifyLogits(c, p, l, b)) as never;
   }
 
-  /** Rows of the forward pass for `n` remaining inputs: 1, 4 or the full batch size. */
-  private rows(n: number): number {
-    if (n <= 1) return 1;
-    if (n <= 4 && this.batchSize > 4) return 4;
-    return this.batchSize;
-  }
-
   score(inputs: TrialInput[]): Promise<Float64Array> {
     const run = this.queue.then(() => this.run(inputs));
     this.queue = run.catch(() => undefined);
@@ -223,7 +220,7 @@ class Scorer {
     const out = new Float64Array(inputs.length);
     let s = 0;
     while (s < inputs.length) {
-      const size = this.rows(inputs.length - s);
+      const size = this.batchSize;
       const items = inputs.slice(s, s + size);
       const { batch } = packBatch(items, { size, maxCriteria: this.config.maxCriteria });
       const z = (await this.fn(tree.ref(this.params), tree.ref(this.lora), batch).data()) as Float32Array;

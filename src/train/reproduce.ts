@@ -16,6 +16,9 @@ import { bootstrapMetrics, allPositiveReference, type BootstrapMetrics } from '.
 import { averagePrecision } from '../eval/metrics/average-precision.ts';
 import { rocAuc } from '../eval/metrics/roc-auc.ts';
 import { f1Score } from '../eval/metrics/f1-score.ts';
+import { brierScore } from '../eval/metrics/brier-score.ts';
+import { expectedCalibrationError } from '../eval/metrics/expected-calibration-error.ts';
+import { applyCalibration, fitPlatt } from '../predict/calibration.ts';
 import { runBaseline } from '../baselines/run-baseline.ts';
 import { readSafetensors } from '../runtime/safetensors.ts';
 import { treeFromTensors } from '../runtime/param-tree.ts';
@@ -61,6 +64,7 @@ interface PhaseResult {
   newDisease: SubsetScores;
   fewShot: FewShotResult[];
   ablations: { name: string; description: string; validPrAuc: number; test: { f1: number; prAuc: number; rocAuc: number } }[];
+  calibration: { method: string; test: { brier: { raw: number; calibrated: number }; ece: { raw: number; calibrated: number } } };
   allPositive: ReturnType<typeof allPositiveReference>;
   seconds: number;
 }
@@ -96,6 +100,9 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
   const config = cladmopConfigFor(encoder, icd);
   const prep = async (label: string, rows: LabelledTrial[]) =>
     prepareTrials(rows, ctx, (done, total) => o.progress?.(`features ${label}`, done, total));
+
+  // One phase: everything in DIR (DIR/predictions_test.csv, DIR/model/); several: DIR/phase_X/... per phase.
+  const phaseDirOf = (phase: BenchmarkPhase) => (o.phases.length === 1 ? o.outDir : path.join(o.outDir, `phase_${phase}`));
 
   // Which rows every stage uses (quick mode: deterministic small samples).
   const plan = planPretraining({ encoder, dataDir, quick: o.quick, epochs: o.pretrainEpochs, moleculeSource: o.moleculeSource });
@@ -168,6 +175,19 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
         bestModel = { params: ft.params, lora: ft.lora, validPrAuc: ft.bestValidPrAuc, seed };
       } else tree.dispose([ft.params, ft.lora]);
     }
+    // Calibration of the bundled model (best seed): Platt scaling fitted on its valid predictions.
+    const bm = bestModel!;
+    const validProbs = await predictProbabilities(config, tree.ref(bm.params), tree.ref(bm.lora), valid, DEFAULT_FINETUNE);
+    const calibration = fitPlatt(validProbs, valid.map((v) => v.label), { fittedOn: 'valid' });
+    const bestTest = await predictProbabilities(config, tree.ref(bm.params), tree.ref(bm.lora), test, DEFAULT_FINETUNE);
+    const calibratedTest = bestTest.map((p) => applyCalibration(calibration, p));
+    const calibrationReport = {
+      method: 'platt (fitted on valid)',
+      test: {
+        brier: { raw: brierScore(testLabels, bestTest), calibrated: brierScore(testLabels, calibratedTest) },
+        ece: { raw: expectedCalibrationError(testLabels, bestTest), calibrated: expectedCalibrationError(testLabels, calibratedTest) },
+      },
+    };
     const nSeeds = perSeed.length;
     const ensemble = Float64Array.from(sum, (s) => s / nSeeds);
     const ensembleMetrics = bootstrapMetrics(testLabels, ensemble, { seed: 2023 });
@@ -178,7 +198,7 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
     const baselineProbs: { method: string; probabilities: number[] }[] = [];
     for (const model of ['lr', 'forest'] as const) {
       if (o.quick && model === 'forest') continue;
-      const bdir = path.join(o.outDir, `phase_${phase}`, `baseline_${model}`);
+      const bdir = path.join(phaseDirOf(phase), `baseline_${model}`);
       await runBaseline({ phase, model, dataDir, outDir: bdir });
       const predRows = readFileSync(path.join(bdir, 'predictions_test.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
       const byId = new Map(predRows.map(([id, p]) => [id, Number(p)]));
@@ -233,7 +253,7 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
       o.log(`ablation ${variant.name}: valid PR-AUC ${row.validPrAuc.toFixed(4)}; test PR-AUC ${row.test.prAuc.toFixed(4)} ROC-AUC ${row.test.rocAuc.toFixed(4)}`);
     }
     // Outputs of this phase.
-    const phaseDir = path.join(o.outDir, `phase_${phase}`);
+    const phaseDir = phaseDirOf(phase);
     writeFileAtomic(
       path.join(phaseDir, 'predictions_test.csv'),
       'nctid,probability,label\n' + test.map((t, i) => `${t.nctid},${ensemble[i]},${t.label}`).join('\n') + '\n',
@@ -255,6 +275,7 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
       newDisease,
       fewShot: few,
       ablations,
+      calibration: calibrationReport,
       allPositive: allPositiveReference(testLabels),
       seconds: (Date.now() - tPhase) / 1000,
     };
@@ -273,6 +294,7 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
         training: { seed: bestModel!.seed, finetune: { ...DEFAULT_FINETUNE }, pretrainKey: key, quick: o.quick },
         metrics: { validPrAuc: bestModel!.validPrAuc, test: perSeed.find((s) => s.seed === bestModel!.seed)?.test },
         codeVersion: JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')).version,
+        calibration: calibration as unknown as Record<string, unknown>,
       },
     });
   }
@@ -347,6 +369,10 @@ export function renderReport(m: {
       for (const a of r.ablations) lines.push(`| ${a.name}: ${a.description} | ${f3(a.validPrAuc)} | ${f3(a.test.f1)} | ${f3(a.test.prAuc)} | ${f3(a.test.rocAuc)} |`);
       lines.push('');
     }
+    lines.push(
+      `Calibration of the bundled model (${r.calibration.method}): test Brier ${f3(r.calibration.test.brier.raw)} -> ${f3(r.calibration.test.brier.calibrated)}, ECE ${f3(r.calibration.test.ece.raw)} -> ${f3(r.calibration.test.ece.calibrated)}.`,
+      '',
+    );
     lines.push(`Seeds: ${r.perSeed.map((s) => `${s.seed} (best epoch ${s.bestEpoch}, valid PR-AUC ${f3(s.validPrAuc)}, test PR-AUC ${f3(s.test.prAuc)})`).join('; ')}. ${Math.round(r.seconds)} s.`, '');
   }
   lines.push(`Total time: ${Math.round(m.seconds)} s.`, '');

@@ -30,7 +30,8 @@ interface PredictCommandOptions {
   explain?: boolean;
   data?: string;
   chunk: string;
-  cache: boolean | string;
+  /** Default (undefined) and true: the default cache directory; false: no cache. */
+  cache?: boolean | string;
   encoder?: string;
 }
 
@@ -141,7 +142,7 @@ async function openModel(opts: PredictCommandOptions, deps: PredictCommandDeps):
   try {
     let encoder = deps.encoder;
     if (!encoder && opts.encoder) encoder = await (await import('../../features/encoder-spec.ts')).loadEncoder(opts.encoder);
-    return await loadModel(opts.model, { encoder, dataDir: opts.data, cache: opts.cache });
+    return await loadModel(opts.model, { encoder, dataDir: opts.data, cache: opts.cache ?? true });
   } catch (err) {
     if (err instanceof BundleError) throw new CliError(`--model ${opts.model}: ${err.message}`);
     throw new CliError(`--model ${opts.model}: ${(err as Error).message}`);
@@ -241,7 +242,7 @@ export function register(program: Command, deps: PredictCommandDeps = {}): void 
     .option('--data <dir>', 'TOP data directory with aux/drugs and aux/icd (needed for API v2 records)')
     .option('--encoder <spec>', "criteria encoder spec, when the bundle's recorded one does not resolve here (its id must match)")
     .option('--chunk <n>', 'trials predicted per chunk', '64')
-    .option('--cache [dir]', 'embedding cache directory (default $CLADMOP_CACHE or .cache/embeddings)', true)
+    .option('--cache [dir]', 'embedding cache directory (default: $CLADMOP_CACHE or .cache/embeddings)')
     .option('--no-cache', 'do not read or write the embedding cache')
     .addHelpText('after', EXAMPLES)
     .action(async (opts: PredictCommandOptions) => {
