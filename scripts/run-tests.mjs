@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: runs every *.test.ts under src/ and test/ with node's test runner, through tsx, with the
+// `npm test`: runs every *.test.ts under src/, test/ and bench/ with node's test runner, through tsx, with the
 // Node 20 shim that @jax-js/jax needs. Node 20 cannot glob test files itself, hence this script.
 // Extra arguments are passed to `node --test` (e.g. `npm test -- --test-name-pattern=csv`).
 import { spawnSync } from 'node:child_process';
@@ -20,7 +20,7 @@ function collect(dir) {
   }
   return out;
 }
-const files = [...collect(path.join(root, 'src')), ...collect(path.join(root, 'test'))];
+const files = ['src', 'test', 'bench'].flatMap((dir) => collect(path.join(root, dir)));
 const filter = process.env.TEST_FILES;
 const selected = filter ? files.filter((f) => f.includes(filter)) : files;
 const args = [

@@ -36,7 +36,11 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = err.exitCode;
       return;
     }
-    process.stderr.write(`cladmop: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    // Library errors carry messages written for users (file, row, field, what to do); the stack only helps
+    // when debugging cladmop itself.
+    const debug = !!process.env.CLADMOP_DEBUG;
+    const text = err instanceof Error ? (debug ? (err.stack ?? err.message) : err.message) : String(err);
+    process.stderr.write(`cladmop: ${text}${debug ? '' : '\n(set CLADMOP_DEBUG=1 for a stack trace)'}\n`);
     process.exitCode = 1;
   }
 }

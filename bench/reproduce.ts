@@ -1,0 +1,60 @@
+/**
+ * Benchmark 6: end-to-end `cladmop reproduce --phase I` time. Not run here (it takes many minutes): the number
+ * is read from the newest `runs/* /metrics.json` or `results/phase_I/metrics.json` that has a top-level
+ * `seconds` field (written by src/train/reproduce.ts), else "not measured". The result says which file, its
+ * date, which phases it covered and whether it was a `--quick` run, since only a full phase-I-only run
+ * answers the target.
+ *
+ *   node bin/run-ts.mjs bench/reproduce.ts [--json]
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { REPO_ROOT } from '../src/data/splits.ts';
+import { round, runBench } from './common.ts';
+
+export function candidateFiles(root = REPO_ROOT): string[] {
+  const out: string[] = [];
+  const runs = path.join(root, 'runs');
+  if (existsSync(runs)) {
+    for (const d of readdirSync(runs)) {
+      const f = path.join(runs, d, 'metrics.json');
+      if (existsSync(f)) out.push(f);
+    }
+  }
+  const phaseI = path.join(root, 'results/phase_I/metrics.json');
+  if (existsSync(phaseI)) out.push(phaseI);
+  return out;
+}
+
+await runBench('reproduce', async () => {
+  const found: { file: string; mtime: number; seconds: number; phases: string[]; quick: boolean | null }[] = [];
+  for (const file of candidateFiles()) {
+    try {
+      const m = JSON.parse(readFileSync(file, 'utf8'));
+      if (typeof m.seconds !== 'number') continue;
+      const phases = Array.isArray(m.phases) ? m.phases.map((p: { phase?: string }) => String(p?.phase)) : [];
+      found.push({ file, mtime: statSync(file).mtimeMs, seconds: m.seconds, phases, quick: typeof m.quick === 'boolean' ? m.quick : null });
+    } catch {
+      // not a reproduce metrics file
+    }
+  }
+  found.sort((a, b) => b.mtime - a.mtime);
+  const method = 'read from the newest runs/*/metrics.json or results/phase_I/metrics.json with a `seconds` field (src/train/reproduce.ts writes it); not run by the bench';
+  const newest = found[0];
+  if (!newest) return { status: 'unavailable', reason: 'not measured: no runs/*/metrics.json or results/phase_I/metrics.json with a `seconds` field', method, metrics: { measured: false } };
+  const phaseIOnly = newest.phases.length === 1 && newest.phases[0] === 'I';
+  return {
+    method,
+    metrics: {
+      measured: true,
+      file: path.relative(REPO_ROOT, newest.file),
+      date: new Date(newest.mtime).toISOString(),
+      seconds: round(newest.seconds, 1),
+      minutes: round(newest.seconds / 60, 2),
+      phases: newest.phases,
+      quick: newest.quick,
+      /** Only a full (not --quick) run of phase I alone answers the target. */
+      answersTarget: phaseIOnly && newest.quick === false,
+    },
+  };
+});
