@@ -27,6 +27,8 @@ export interface BuildReportOptions {
   curveResamples?: number;
   /** PNG width in pixels (default 800). */
   imageWidth?: number;
+  /** File name of the Markdown report in runDir (default report.md; `reproduce` keeps report.md for its own). */
+  markdownName?: string;
 }
 
 export interface BuiltReport {
@@ -97,7 +99,7 @@ export async function buildReport(options: BuildReportOptions): Promise<BuiltRep
   const blocks = reportSections(model, figures);
   const title = `cladmop report — ${model.phase ? `phase ${model.phase}` : 'run'}${model.model ? ` ${model.model}` : ''}`;
   const htmlPath = path.join(runDir, 'report.html');
-  const markdownPath = path.join(runDir, 'report.md');
+  const markdownPath = path.join(runDir, options.markdownName ?? 'report.md');
   writeFileAtomic(markdownPath, renderMarkdown(blocks, { imagePath: (id) => `${IMAGE_DIR}/${id}.png` }));
   writeFileAtomic(htmlPath, renderHtml(blocks, { title, images }));
   return { model, htmlPath, markdownPath, imagePaths };

@@ -20,6 +20,7 @@ import { brierScore } from '../eval/metrics/brier-score.ts';
 import { expectedCalibrationError } from '../eval/metrics/expected-calibration-error.ts';
 import { applyCalibration, fitPlatt } from '../predict/calibration.ts';
 import { runBaseline } from '../baselines/run-baseline.ts';
+import { buildReport } from '../report/build-report.ts';
 import { readSafetensors } from '../runtime/safetensors.ts';
 import { treeFromTensors } from '../runtime/param-tree.ts';
 import { runCladmopChild } from '../runtime/child.ts';
@@ -298,7 +299,26 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
       },
     });
   }
+  // Fields `cladmop report` reads (see report/run-dir.ts), per phase run directory.
+  const runFields = (r: PhaseResult) => ({
+    phase: r.phase,
+    model: `CLaDMoP (ours, ensemble of ${r.perSeed.length} seeds)`,
+    seed: o.seeds[0],
+    dataDir,
+    splits: r.splits,
+    test: {
+      partial: r.splits.test.partial,
+      point: Object.fromEntries(Object.entries(r.ensemble).map(([k, v]) => [k, v.point])),
+      bootstrap: { resamples: 10, fraction: 0.8, seed: 2023 },
+    },
+    comparison: [
+      ...r.baselines.map((b) => ({ method: `TF-IDF + ${b.model === 'lr' ? 'logistic regression' : 'random forest'}`, f1: b.metrics.f1.point, prAuc: b.metrics.prAuc.point, rocAuc: b.metrics.rocAuc.point, source: 'this run, same test rows' })),
+      { method: 'CLaDMoP zero-shot (pair matching)', f1: null, prAuc: r.zeroShot.prAuc, rocAuc: r.zeroShot.rocAuc, source: 'this run' },
+      { method: 'CLaDMoP (paper, BioGPT + SCT)', f1: PAPER_RESULTS[r.phase].f1, prAuc: PAPER_RESULTS[r.phase].prAuc, rocAuc: PAPER_RESULTS[r.phase].rocAuc, source: 'arXiv 2505.18527' },
+    ],
+  });
   const metrics = {
+    ...(results.length === 1 ? runFields(results[0]) : {}),
     substitutes: {
       llm: `${encoder.name} instead of BioGPT (no pretrained LLM weights are obtainable offline here)`,
       sct: 'SCT-like corpus built from successful non-test, non-valid TOP trials instead of the paper\'s SCT',
@@ -315,6 +335,18 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
   writeFileAtomic(metricsFile, JSON.stringify(metrics, null, 1) + '\n');
   const reportFile = path.join(o.outDir, 'report.md');
   writeFileAtomic(reportFile, renderReport(metrics));
+  // The figure report (ROC/PR with bootstrap bands, calibration, thresholds, disease groups) per phase.
+  for (const r of results) {
+    const dir = phaseDirOf(r.phase);
+    if (results.length > 1) writeFileAtomic(path.join(dir, 'metrics.json'), JSON.stringify(runFields(r), null, 1) + '\n');
+    writeFileAtomic(path.join(dir, 'training_log.json'), JSON.stringify(Object.fromEntries(r.perSeed.map((s) => [`fine-tuning seed ${s.seed}`, s.history])), null, 1) + '\n');
+    try {
+      const built = await buildReport({ runDir: dir, dataDir, markdownName: 'report_figures.md' });
+      o.log(`figure report: ${built.htmlPath}`);
+    } catch (err) {
+      o.log(`warning: the figure report for phase ${r.phase} failed: ${(err as Error).message}`);
+    }
+  }
   return { metricsFile, reportFile };
 }
 
