@@ -143,6 +143,8 @@ export async function retrievalScore(
     batches++;
   }
   const n = batches * B;
+  // Fewer held-out trials than one batch: nothing to score (NaN, and `batches: 0` says why).
+  if (n === 0) return { top1: NaN, top5: NaN, loss: NaN, batches: 0, batchSize: B, chanceTop1: 1 / B, chanceTop5: Math.min(1, 5 / B) };
   return { top1: top1 / n, top5: top5 / n, loss: loss / n, batches, batchSize: B, chanceTop1: 1 / B, chanceTop5: Math.min(1, 5 / B) };
 }
 
