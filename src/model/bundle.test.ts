@@ -7,32 +7,14 @@ import { init, numpy as np, tree } from '@jax-js/jax';
 import { treeToTensors } from '../runtime/param-tree.ts';
 import { BUNDLE_SCHEMA_VERSION, BundleError, loadBundle, saveBundle, type BundleConfig } from './bundle.ts';
 import { initCladmop, initLoraParams, type CladmopConfig, type CladmopLora } from './cladmop.ts';
+import { TINY_CLADMOP } from './testing/tiny-config.ts';
 
 await init('wasm');
 
 type Array = np.Array;
 
 // Tiny architecture (no batch is built here, so the molecule input need not be the real 2059 wide).
-const C: CladmopConfig = {
-  dEncoder: 8,
-  dModel: 16,
-  nHeads: 2,
-  ffHidden: 32,
-  centroids: [6, 4, 3],
-  selfAttention: 1,
-  levels: [0, 2],
-  dmLayers: 1,
-  moleculeInput: 12,
-  moleculeHidden: 8,
-  nameBuckets: 64,
-  icdVocab: 5,
-  dJoint: 8,
-  headHidden: 16,
-  loraRank: 2,
-  loraAlpha: 4,
-  dropout: 0,
-  initLogitScale: 0.6,
-};
+const C: CladmopConfig = { ...TINY_CLADMOP, moleculeInput: 12, icdVocab: 5 };
 const VOCAB = ['<unk>', 'C', 'C34', 'C34.9', 'C34.90'];
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'cladmop-bundle-test-'));

@@ -25,33 +25,15 @@ import {
   type DmBatch,
   type LevelGroupingParams,
 } from './cladmop.ts';
+import { TINY_CLADMOP } from './testing/tiny-config.ts';
 
 await init('wasm');
 
 type Array = np.Array;
 
 // Tiny model: every test here shares these shapes (B = 4 rows, 16 criteria tokens), so the wasm heap reuses buffers.
-const C: CladmopConfig = {
-  dEncoder: 8,
-  dModel: 16,
-  nHeads: 2,
-  ffHidden: 32,
-  centroids: [6, 4, 3],
-  selfAttention: 1,
-  // Two of the three levels (fewer blocks to compile): level index != position, and level 1 is left unused.
-  levels: [0, 2],
-  dmLayers: 1,
-  moleculeInput: MOLECULE_INPUT,
-  moleculeHidden: 8,
-  nameBuckets: 64,
-  icdVocab: 20,
-  dJoint: 8,
-  headHidden: 16,
-  loraRank: 2,
-  loraAlpha: 4,
-  dropout: 0,
-  initLogitScale: 0.6,
-};
+// Two of the three levels (fewer blocks to compile): level index != position, and level 1 is left unused.
+const C: CladmopConfig = TINY_CLADMOP;
 const B = 4;
 const L = 16;
 

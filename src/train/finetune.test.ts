@@ -9,32 +9,14 @@ import { initCladmop, type CladmopConfig } from '../model/cladmop.ts';
 import { treeToTensors } from '../runtime/param-tree.ts';
 import { finetune, predictProbabilities, type FinetuneOptions } from './finetune.ts';
 import type { PreparedTrial } from './prepare.ts';
+import { TINY_CLADMOP } from '../model/testing/tiny-config.ts';
 
 await init('wasm');
 
 type Array = np.Array;
 
-const C: CladmopConfig = {
-  dEncoder: 8,
-  dModel: 16,
-  nHeads: 2,
-  ffHidden: 32,
-  centroids: [6, 4, 3],
-  selfAttention: 1,
-  // One level only: compiling the training step dominates the run time.
-  levels: [2],
-  dmLayers: 1,
-  moleculeInput: MOLECULE_INPUT,
-  moleculeHidden: 8,
-  nameBuckets: 64,
-  icdVocab: 20,
-  dJoint: 8,
-  headHidden: 16,
-  loraRank: 2,
-  loraAlpha: 4,
-  dropout: 0,
-  initLogitScale: 0.6,
-};
+// One level only: compiling the training step dominates the run time.
+const C: CladmopConfig = { ...TINY_CLADMOP, levels: [2] };
 
 /** Synthetic trials; the label depends on the first criteria feature and the drug n-grams, so it is learnable. */
 function makeTrials(n: number, seed: number, prefix: string): PreparedTrial[] {

@@ -12,30 +12,12 @@ import { treeToTensors } from '../runtime/param-tree.ts';
 import { readSafetensors } from '../runtime/safetensors.ts';
 import type { PreparedTrial } from './prepare.ts';
 import { epochBatches, pretrain, type PretrainEpoch, type PretrainOptions } from './pretrain.ts';
+import { TINY_CLADMOP } from '../model/testing/tiny-config.ts';
 
 await init('wasm');
 
-const C: CladmopConfig = {
-  dEncoder: 8,
-  dModel: 16,
-  nHeads: 2,
-  ffHidden: 32,
-  centroids: [6, 4, 3],
-  selfAttention: 1,
-  // One level only: every trainable leaf costs optimiser kernels, and compiling the training step dominates.
-  levels: [2],
-  dmLayers: 1,
-  moleculeInput: MOLECULE_INPUT,
-  moleculeHidden: 8,
-  nameBuckets: 64,
-  icdVocab: 20,
-  dJoint: 8,
-  headHidden: 16,
-  loraRank: 2,
-  loraAlpha: 4,
-  dropout: 0,
-  initLogitScale: 0.6,
-};
+// One level only: every trainable leaf costs optimiser kernels, and compiling the training step dominates.
+const C: CladmopConfig = { ...TINY_CLADMOP, levels: [2] };
 
 /** Synthetic trials: random criteria (3..14 tokens) and DM features, label 1 for every third. */
 function makeTrials(n: number, seed: number, prefix: string): PreparedTrial[] {
