@@ -24,8 +24,6 @@ export async function loadEncoder(spec = 'lm', options: EncoderSpecOptions = {})
   const [kind, ...rest] = spec.split(':');
   const arg = rest.join(':');
   if (kind === 'lm') {
-    const { init } = await import('@jax-js/jax');
-    await init('wasm');
     const { loadCriteriaLm, LmCriteriaEncoder } = await import('../lm/lm-encoder.ts');
     return new LmCriteriaEncoder(loadCriteriaLm(arg ? path.resolve(arg) : DEFAULT_LM_DIR), { layers: options.layers });
   }

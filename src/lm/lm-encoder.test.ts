@@ -7,7 +7,7 @@ import { init, numpy as np, tree } from '@jax-js/jax';
 import { loadSplit, resolveDataDir } from '../data/splits.ts';
 import { writeSafetensors } from '../runtime/safetensors.ts';
 import { criteriaDocuments } from './criteria-text.ts';
-import { evenlySpacedLayers, LmCriteriaEncoder, loadCriteriaLm, ModelLoadError } from './lm-encoder.ts';
+import { evenlySpacedLayers, jaxParams, LmCriteriaEncoder, loadCriteriaLm, ModelLoadError } from './lm-encoder.ts';
 import { countParameters, forward, initParams, paramsToFlat, type LmConfig } from './model.ts';
 import { arraysToTensors } from './params-io.ts';
 import { BOS_ID, trainTokenizer } from './tokenizer.ts';
@@ -76,11 +76,9 @@ test('loads the directory: config, tokenizer, weights; the hash covers all three
   writeFileSync(path.join(copy, 'config.json'), JSON.stringify(JSON.parse(readFileSync(path.join(lmDir, 'config.json'), 'utf8'))));
   const lmCopy = loadCriteriaLm(copy);
   assert.notEqual(lmCopy.hash, lm.hash);
-  tree.dispose(lmCopy.params);
   // ...and loading is deterministic.
   const again = loadCriteriaLm(lmDir);
   assert.equal(again.hash, lm.hash);
-  tree.dispose(again.params);
 });
 
 test('levels are 3 x tokens x d; inclusion tokens precede exclusion tokens; segments say which is which', async () => {
@@ -122,13 +120,13 @@ test('the levels are the residual stream of [<s>, section] at the chosen layers,
   for (const doc of docs) {
     const ids = [BOS_ID, ...(await lm.tokenizer.encode(doc.text))];
     const toks = np.array(Int32Array.from(ids), { dtype: np.int32 }).reshape([1, ids.length]);
-    const r = forward(CONFIG, tree.ref(lm.params), toks, { key: null, logits: false, returnLayers: [1, 2, 3] });
+    const r = forward(CONFIG, jaxParams(lm), toks, { key: null, logits: false, returnLayers: [1, 2, 3] });
     const hidden = await Promise.all(r.hidden.map((h) => h.data() as Promise<Float32Array>));
     const n = ids.length - 1;
     for (let l = 0; l < 3; l++) {
       const expected = hidden[l].subarray(16, 16 * (n + 1));
       const actual = e.levels[l].subarray(offset * 16, (offset + n) * 16);
-      // The encoder pads to a 64-token bucket and runs jitted: equal up to float32 reduction order.
+      // The encoder runs the ONNX export in onnxruntime on a 64-token bucket: equal up to float32 reduction order.
       let maxDiff = 0;
       for (let j = 0; j < expected.length; j++) maxDiff = Math.max(maxDiff, Math.abs(expected[j] - actual[j]));
       assert.ok(maxDiff < 1e-4, `${doc.section} level ${l}: max diff ${maxDiff}`);
@@ -195,5 +193,4 @@ test('another set of weights gives another encoder id and other outputs', async 
   assert.notDeepEqual(a.levels[2], b.levels[2]);
   // Same text, same tokenizer training: the tokens agree; only the states differ.
   assert.deepEqual(a.tokens, b.tokens);
-  tree.dispose(lm2.params);
 });

@@ -31,6 +31,7 @@ import { MAIN_VARIANT, variantByName } from './variants.ts';
 import { fewShot, newDiseaseRows, scoreSubset, type FewShotResult, type SubsetScores } from './experiments.ts';
 import { cladmopConfigFor, featureContext, MoleculeFeaturizer, planPretraining, subsample } from './run-pretraining.ts';
 import { DEFAULT_FINETUNE, finetune, predictProbabilities, type FinetuneEpoch } from './finetune.ts';
+import { initJax } from '../runtime/jax-init.ts';
 
 /** The paper's table (CLaDMoP, KDD 2025; values as recovered in shared/notes/paper.md). */
 export const PAPER_RESULTS: Record<BenchmarkPhase, { f1: number; prAuc: number; rocAuc: number | null; note?: string }> = {
@@ -91,6 +92,7 @@ async function zeroShotScores(c: CladmopConfig, params: CladmopParams, trials: P
 }
 
 export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: string; reportFile: string }> {
+  await initJax();
   const started = Date.now();
   const dataDir = resolveDataDir(o.dataDir);
   mkdirSync(o.outDir, { recursive: true });

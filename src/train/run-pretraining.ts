@@ -24,6 +24,7 @@ import { prepareTrials } from './prepare.ts';
 import { DEFAULT_PRETRAIN, pretrain, type PretrainOptions } from './pretrain.ts';
 import { MAIN_VARIANT, type Variant } from './variants.ts';
 import { tree } from '@jax-js/jax';
+import { initJax } from '../runtime/jax-init.ts';
 
 export interface PretrainingPlan {
   sct: SctCorpus;
@@ -92,6 +93,7 @@ export async function runPretraining(
   log: (line: string) => void,
   progress?: (label: string, done: number, total: number) => void,
 ): Promise<void> {
+  await initJax();
   if (existsSync(plan.file)) {
     log(`pre-trained weights already in ${plan.file}`);
     return;
