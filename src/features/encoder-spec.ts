@@ -2,6 +2,7 @@
  * Which criteria encoder to use, from a CLI-style spec:
  *   lm            the shipped criteria LM (models/criteria-lm)
  *   lm:DIR        a criteria LM trained with `cladmop lm train --out DIR`
+ *   onnx:DIR      a local Hugging Face-style ONNX export of a real LLM, read through transformers.js
  */
 import path from 'node:path';
 import { REPO_ROOT } from '../data/splits.ts';
@@ -27,5 +28,10 @@ export async function loadEncoder(spec = 'lm', options: EncoderSpecOptions = {})
     const { loadCriteriaLm, LmCriteriaEncoder } = await import('../lm/lm-encoder.ts');
     return new LmCriteriaEncoder(loadCriteriaLm(arg ? path.resolve(arg) : DEFAULT_LM_DIR), { layers: options.layers });
   }
-  throw new Error(`unknown encoder "${spec}": use lm or lm:DIR`);
+  if (kind === 'onnx') {
+    if (!arg) throw new Error('onnx: needs a directory, e.g. --encoder onnx:./biogpt-onnx');
+    const { HfOnnxCriteriaEncoder } = await import('../lm/hf-onnx-encoder.ts');
+    return HfOnnxCriteriaEncoder.load(arg, { layers: options.layers, device: options.device });
+  }
+  throw new Error(`unknown encoder "${spec}": use lm, lm:DIR or onnx:DIR`);
 }

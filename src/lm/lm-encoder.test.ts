@@ -3,43 +3,19 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { init, numpy as np, tree } from '@jax-js/jax';
-import { loadSplit, resolveDataDir } from '../data/splits.ts';
-import { writeSafetensors } from '../runtime/safetensors.ts';
+import { numpy as np } from '@jax-js/jax';
+import { initJax } from '../runtime/jax-init.ts';
 import { criteriaDocuments } from './criteria-text.ts';
 import { evenlySpacedLayers, jaxParams, LmCriteriaEncoder, loadCriteriaLm, ModelLoadError } from './lm-encoder.ts';
-import { countParameters, forward, initParams, paramsToFlat, type LmConfig } from './model.ts';
-import { arraysToTensors } from './params-io.ts';
-import { BOS_ID, trainTokenizer } from './tokenizer.ts';
-import { sha256 } from './train-lm.ts';
+import { forward } from './model.ts';
+import { BOS_ID } from './tokenizer.ts';
+import { TINY_LM_CONFIG, tinyLmCriteria, writeTinyLm } from './testing/tiny-lm.ts';
 
-await init('wasm');
+await initJax();
 
-// maxLen 160: sections fall in different length buckets (64, 128, 160), and long ones are truncated.
-const CONFIG: LmConfig = { vocabSize: 300, dModel: 16, nLayers: 3, nHeads: 2, dFf: 32, maxLen: 160, dropout: 0 };
-const realCriteria = loadSplit('I', 'train', resolveDataDir()).rows.slice(0, 40).map((r) => r.trial.criteria);
-
-/** Writes an LM directory exactly as train-lm's writeModelDir lays it out (the fields loadCriteriaLm reads). */
-async function writeTinyLmDir(dir: string, seed: number): Promise<void> {
-  mkdirSync(dir, { recursive: true });
-  const docs = realCriteria.flatMap((c) => criteriaDocuments(c).map((d) => d.text));
-  const tokJson = trainTokenizer(docs, { vocabSize: CONFIG.vocabSize });
-  writeFileSync(path.join(dir, 'tokenizer.json'), tokJson);
-  const params = initParams(CONFIG, seed);
-  const flat = paramsToFlat(params);
-  writeSafetensors(path.join(dir, 'model.safetensors'), await arraysToTensors(flat), { format: 'cladmop-criteria-lm-v1' });
-  tree.dispose(params);
-  const config = {
-    format: 'cladmop-criteria-lm',
-    formatVersion: 1,
-    architecture: 'causal pre-LN transformer, learned positions, tied embeddings, GELU',
-    model: CONFIG,
-    parameters: countParameters(CONFIG),
-    tokenizer: { file: 'tokenizer.json', sha256: sha256(tokJson), type: 'byte-level BPE', lowercase: true },
-    weights: { file: 'model.safetensors', sha256: sha256(readFileSync(path.join(dir, 'model.safetensors'))), dtype: 'F32' },
-  };
-  writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
-}
+const CONFIG = TINY_LM_CONFIG;
+const realCriteria = tinyLmCriteria();
+const writeTinyLmDir = (dir: string, seed: number) => writeTinyLm(dir, seed);
 
 const root = mkdtempSync(path.join(tmpdir(), 'cladmop-lmenc-'));
 process.on('exit', () => rmSync(root, { recursive: true, force: true }));

@@ -84,15 +84,16 @@ export interface Model {
 const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 
 /**
- * Resolves an encoder spec recorded in a bundle. `lm:DIR` with a relative DIR was relative to the directory the
+ * Resolves an encoder spec recorded in a bundle. `lm:DIR` or `onnx:DIR` with a relative DIR was relative to the directory the
  * model was trained from; try the current directory, then the repository root.
  */
 export function resolveEncoderSpec(spec: string): string {
-  if (!spec.startsWith('lm:')) return spec;
-  const dir = spec.slice(3);
+  const m = /^(lm|onnx):(.+)$/.exec(spec);
+  if (!m) return spec;
+  const dir = m[2];
   if (path.isAbsolute(dir) || existsSync(path.resolve(dir))) return spec;
   const fromRoot = path.resolve(REPO_ROOT, dir);
-  return existsSync(fromRoot) ? `lm:${fromRoot}` : spec;
+  return existsSync(fromRoot) ? `${m[1]}:${fromRoot}` : spec;
 }
 
 const PHASES = new Set(['I', 'II', 'III']);

@@ -1,5 +1,5 @@
 /**
- * `cladmop lm train|info`: the criteria language model that stands in for BioGPT (no pretrained LLM weights can
+ * `cladmop lm train|info|probe|export-onnx`: the criteria language model that stands in for BioGPT (no pretrained LLM weights can
  * be downloaded on the machines this project targets).
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -49,7 +49,7 @@ Examples:
   lm.command('probe')
     .description('diagnostic linear probe: pooled fine-level features + logistic regression vs TF-IDF on one phase')
     .option('--phase <phase>', 'I, II or III', 'I')
-    .option('--encoder <spec>', 'criteria encoder: lm or lm:DIR', 'lm')
+    .option('--encoder <spec>', 'criteria encoder: lm, lm:DIR or onnx:DIR', 'lm')
     .option('--data <dir>', 'TOP data directory')
     .option('--json', 'machine-readable output')
     .action(async (opts: { phase: string; encoder: string; data?: string; json?: boolean }) => {
@@ -110,5 +110,24 @@ Examples:
             `  held-out perplexity: ${info.heldOutPerplexity.toFixed(2)} on ${info.corpus.heldOutTokens} tokens of valid-split criteria\n`,
         );
       }
+    });
+  lm.command('export-onnx')
+    .description('write the criteria LM as a Hugging Face-style ONNX directory (config, tokenizer, onnx/model.onnx)')
+    .option('--model <dir>', 'criteria LM directory', DEFAULT_LM_DIR)
+    .requiredOption('--out <dir>', 'new output directory')
+    .addHelpText(
+      'after',
+      `
+The export has outputs last_hidden_state and hidden_states.0 .. hidden_states.L, and reads back with
+\`--encoder onnx:DIR\` (transformers.js), giving the same levels as the shipped encoder.
+
+Example:
+  $ cladmop lm export-onnx --out criteria-lm-onnx && cladmop embed --phase I --encoder onnx:criteria-lm-onnx`,
+    )
+    .action(async (opts: { model: string; out: string }) => {
+      const { loadCriteriaLm } = await import('../../lm/lm-encoder.ts');
+      const { exportHfOnnx } = await import('../../lm/export-hf.ts');
+      const r = exportHfOnnx(loadCriteriaLm(opts.model), opts.out);
+      process.stdout.write(`wrote ${path.resolve(opts.out)}: ${r.files.join(', ')} (model.onnx ${(r.onnxBytes / 1e6).toFixed(1)} MB)\n`);
     });
 }

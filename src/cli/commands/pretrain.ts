@@ -11,7 +11,7 @@ export function register(program: Command): void {
   program
     .command('pretrain')
     .description('pair-matching pre-training (symmetric InfoNCE, no outcome labels) on the SCT-like corpus; result cached')
-    .option('--encoder <spec>', 'criteria encoder: lm (shipped) or lm:DIR', 'lm')
+    .option('--encoder <spec>', 'criteria encoder: lm (shipped), lm:DIR, or onnx:DIR (a local Hugging Face ONNX export of a real LLM)', 'lm')
     .option('--epochs <n>', 'pre-training epochs', (v) => parseInt(v, 10), 8)
     .option('--molecules <source>', 'top or names', 'top')
     .option('--quick', 'a 64-trial sample and one epoch (smoke test)')

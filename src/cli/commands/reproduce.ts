@@ -15,7 +15,7 @@ export function register(program: Command): void {
     .option('--phase <phase>', 'I, II, III or all', 'I')
     .requiredOption('--out <dir>', 'output directory (report.md, metrics.json, phase_*/predictions_test.csv, phase_*/model/)')
     .option('--quick', 'smoke run: subsampled data, 1 pre-training epoch, 3 fine-tuning epochs, 1 seed')
-    .option('--encoder <spec>', 'criteria encoder: lm (shipped) or lm:DIR', 'lm')
+    .option('--encoder <spec>', 'criteria encoder: lm (shipped), lm:DIR, or onnx:DIR (a local Hugging Face ONNX export of a real LLM)', 'lm')
     .option('--seeds <list>', 'fine-tuning seeds', '1,2,3')
     .option('--molecules <source>', 'molecule source: top (TOP SMILES as given) or names (re-derived from drug names)', 'top')
     .option('--pretrain-epochs <n>', 'pre-training epochs', (v) => parseInt(v, 10), 8)
