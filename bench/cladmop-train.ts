@@ -25,7 +25,8 @@ import {
   type DmBatch,
 } from '../src/model/cladmop.ts';
 import { adamInit, adamUpdate, DEFAULT_ADAM, type AdamState } from '../src/train/adam.ts';
-import { DEFAULT_PRETRAIN } from '../src/train/pretrain.ts';
+import { DEFAULT_PRETRAIN, makePretrainStep } from '../src/train/pretrain.ts';
+import { flatAdamInit, flattenTree } from '../src/train/flat-adam.ts';
 import { DEFAULT_FINETUNE } from '../src/train/finetune.ts';
 import { packBatch, packDm, packGrouped } from '../src/features/trial-batch.ts';
 import { log, numberOption, round, runBench, stats, timeIt } from './common.ts';
@@ -52,21 +53,16 @@ await runBench('cladmop-train', async (args) => {
 
   if (part === 'pretrain') {
     const o = DEFAULT_PRETRAIN;
-    let params = initCladmop(c, o.seed);
-    let adam: AdamState<CladmopParams> = adamInit(tree.ref(params));
-    const decay = tree.map((a: Array) => a.shape.length >= 2, params as never) as never;
-    // Same step as pretrain() in src/train/pretrain.ts.
-    const trainStep = jit((p: CladmopParams, s: AdamState<CladmopParams>, b: CladmopBatch, lr: Array) => {
-      const [loss, grads] = valueAndGrad((q: CladmopParams) => infoNce(pairLogits(c, q, b)))(tree.ref(p));
-      const [p2, s2, norm] = adamUpdate(p, grads, s, lr, { ...DEFAULT_ADAM, weightDecay: o.weightDecay }, o.clipNorm, decay);
-      norm.dispose();
-      return [p2, s2, loss] as [CladmopParams, AdamState<CladmopParams>, Array];
-    });
+    const init = initCladmop(c, o.seed);
+    // The step pretrain() runs (src/train/pretrain.ts).
+    const train = makePretrainStep(c, o, init);
+    let theta = flattenTree(init);
+    let adam = flatAdamInit(train.layout.size);
     const run = async () => {
       // Packing is part of each step in pretrain() too.
       const { batch } = packBatch(trials, { size: B, maxCriteria: L });
-      const [p2, s2, loss] = trainStep(params, adam, batch, np.array(o.lr));
-      params = p2;
+      const [theta2, s2, loss] = train.step(theta, adam, batch, o.lr);
+      theta = theta2;
       adam = s2;
       const v = (await loss.data())[0];
       if (!Number.isFinite(v)) throw new Error(`pre-training loss is ${v}`);

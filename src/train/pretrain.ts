@@ -8,7 +8,8 @@
 import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { jit, numpy as np, tree, valueAndGrad } from '@jax-js/jax';
-import { adamInit, adamUpdate, DEFAULT_ADAM, type AdamState } from './adam.ts';
+import { DEFAULT_ADAM } from './adam.ts';
+import { decayVector, flatAdamInit, flatAdamUpdate, flatLayout, flattenTree, unflattenTree, type FlatAdamState, type FlatLayout } from './flat-adam.ts';
 import { initCladmop, infoNce, pairLogits, type CladmopBatch, type CladmopConfig, type CladmopParams } from '../model/cladmop.ts';
 import { packBatch } from '../features/trial-batch.ts';
 import { readSafetensors, writeSafetensors } from '../runtime/safetensors.ts';
@@ -103,6 +104,39 @@ function lrAt(o: PretrainOptions, step: number, total: number): number {
   return o.lr * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * t)));
 }
 
+export interface PretrainStep {
+  layout: FlatLayout;
+  /** One optimisation step on the flat state (consumes theta, state and batch): [theta, state, loss]. */
+  step(theta: Array, state: FlatAdamState, batch: CladmopBatch, lr: number): [Array, FlatAdamState, Array];
+  dispose(): void;
+}
+
+/**
+ * The jitted pre-training step: symmetric InfoNCE over pairLogits, its gradient, AdamW with global-norm clipping
+ * and weight decay on matrices, on the flat parameter vector (flat-adam.ts says why flat).
+ */
+export function makePretrainStep(c: CladmopConfig, o: Pick<PretrainOptions, 'weightDecay' | 'clipNorm'>, params: CladmopParams): PretrainStep {
+  const layout = flatLayout(params);
+  // Weight decay on matrices only.
+  const decay = np.array(decayVector(layout, (shape) => shape.length >= 2));
+  const adam = { ...DEFAULT_ADAM, weightDecay: o.weightDecay };
+  const fn = jit((theta: Array, s: FlatAdamState, b: CladmopBatch, lr: Array, dec: Array) => {
+    const p = unflattenTree<CladmopParams>(layout, theta.ref);
+    const [loss, grads] = valueAndGrad((q: CladmopParams) => infoNce(pairLogits(c, q, b)))(p);
+    const [theta2, s2, norm] = flatAdamUpdate(theta, flattenTree(grads), s, lr, dec, adam, o.clipNorm);
+    norm.dispose();
+    return [theta2, s2, loss] as [Array, FlatAdamState, Array];
+  });
+  return {
+    layout,
+    step: (theta, state, batch, lr) => fn(theta, state, batch, np.array(lr), decay.ref),
+    dispose: () => {
+      fn.dispose();
+      decay.dispose();
+    },
+  };
+}
+
 export function makePairLoss(c: CladmopConfig) {
   return jit((p: CladmopParams, b: CladmopBatch) => infoNce(pairLogits(c, p, b)));
 }
@@ -151,21 +185,26 @@ export async function retrievalScore(
 export async function pretrain(trials: PreparedTrial[], heldOut: PreparedTrial[], o: PretrainOptions): Promise<PretrainResult> {
   const log = o.log ?? (() => {});
   const c = o.config;
-  let params = initCladmop(c, o.seed);
-  let adam: AdamState<CladmopParams> = adamInit(tree.ref(params));
+  const init = initCladmop(c, o.seed);
+  const train = makePretrainStep(c, o, init);
+  const { layout } = train;
+  let theta = flattenTree(init);
+  let adam: FlatAdamState = flatAdamInit(layout.size);
   let history: PretrainEpoch[] = [];
   let startEpoch = 0;
   let step = 0;
   let seconds = 0;
+  // The tree view of the current parameters (slices of theta; free to make).
+  const paramsNow = () => unflattenTree<CladmopParams>(layout, theta.ref);
   if (o.checkpoint && o.resume && existsSync(o.checkpoint)) {
     const ck = readSafetensors(o.checkpoint);
     const state = JSON.parse(ck.metadata.state ?? '{}') as { epoch: number; step: number; history: PretrainEpoch[]; seconds: number; options: string };
     if (state.options !== JSON.stringify(resultOptions(o, trials))) {
       throw new Error(`${o.checkpoint} was written with other pre-training options or data; delete it to start over`);
     }
-    params = treeFromTensors(params, ck.tensors, 'params', o.checkpoint);
-    adam.step.dispose();
-    adam = { m: treeFromTensors(adam.m, ck.tensors, 'adam_m', o.checkpoint), v: treeFromTensors(adam.v, ck.tensors, 'adam_v', o.checkpoint), step: np.array(state.step) };
+    const load = (prefix: string, current: Array) => flattenTree(treeFromTensors(unflattenTree<CladmopParams>(layout, current), ck.tensors, prefix, o.checkpoint!));
+    theta = load('params', theta);
+    adam = { m: load('adam_m', adam.m), v: load('adam_v', adam.v), step: (adam.step.dispose(), np.array(state.step)) };
     history = state.history;
     startEpoch = state.epoch;
     step = state.step;
@@ -174,14 +213,6 @@ export async function pretrain(trials: PreparedTrial[], heldOut: PreparedTrial[]
   }
   const stepsPerEpoch = epochBatches(trials, o.batchSize, o.seed).length;
   const total = stepsPerEpoch * o.epochs;
-  // Weight decay on matrices only. (Reading .shape does not consume the leaves.)
-  const decay = tree.map((a: Array) => a.shape.length >= 2, params as never) as never;
-  const trainStep = jit((p: CladmopParams, s: AdamState<CladmopParams>, b: CladmopBatch, lr: Array) => {
-    const [loss, grads] = valueAndGrad((q: CladmopParams) => infoNce(pairLogits(c, q, b)))(tree.ref(p));
-    const [p2, s2, norm] = adamUpdate(p, grads, s, lr, { ...DEFAULT_ADAM, weightDecay: o.weightDecay }, o.clipNorm, decay);
-    norm.dispose();
-    return [p2, s2, loss] as [CladmopParams, AdamState<CladmopParams>, Array];
-  });
   const logitsFn = makePairLogits(c);
   for (let epoch = startEpoch; epoch < o.epochs; epoch++) {
     const t0 = Date.now();
@@ -189,8 +220,8 @@ export async function pretrain(trials: PreparedTrial[], heldOut: PreparedTrial[]
     const batches = epochBatches(trials, o.batchSize, o.seed * 1000 + epoch);
     for (const items of batches) {
       const { batch } = packBatch(items.map((t) => t.input), { size: o.batchSize, maxCriteria: o.maxCriteria });
-      const [p2, s2, loss] = trainStep(params, adam, batch, np.array(lrAt(o, step, total)));
-      params = p2;
+      const [theta2, s2, loss] = train.step(theta, adam, batch, lrAt(o, step, total));
+      theta = theta2;
       adam = s2;
       const value = (await loss.data())[0];
       if (!Number.isFinite(value)) throw new Error(`pre-training diverged at epoch ${epoch}, step ${step}: loss ${value}`);
@@ -198,7 +229,9 @@ export async function pretrain(trials: PreparedTrial[], heldOut: PreparedTrial[]
       step++;
       o.onStep?.(step, total);
     }
-    const heldOutScore = await retrievalScore(c, params, heldOut, o, logitsFn);
+    const now = paramsNow();
+    const heldOutScore = await retrievalScore(c, now, heldOut, o, logitsFn);
+    tree.dispose(now);
     seconds += (Date.now() - t0) / 1000;
     const entry: PretrainEpoch = { epoch: epoch + 1, trainLoss: lossSum / batches.length, heldOut: heldOutScore, seconds: Math.round(seconds) };
     history.push(entry);
@@ -206,17 +239,18 @@ export async function pretrain(trials: PreparedTrial[], heldOut: PreparedTrial[]
       `pre-train epoch ${epoch + 1}/${o.epochs}: InfoNCE ${entry.trainLoss.toFixed(3)} (log B = ${Math.log(o.batchSize).toFixed(3)}); held-out top-1 ${(100 * heldOutScore.top1).toFixed(1)}% top-5 ${(100 * heldOutScore.top5).toFixed(1)}% (chance ${(100 * heldOutScore.chanceTop1).toFixed(1)}% / ${(100 * heldOutScore.chanceTop5).toFixed(1)}%)`,
     );
     if (o.checkpoint) {
-      const tensors = {
-        ...(await treeToTensors(params, 'params')),
-        ...(await treeToTensors(adam.m, 'adam_m')),
-        ...(await treeToTensors(adam.v, 'adam_v')),
-      };
+      // Same tensor names as the tree form (params.*, adam_m.*, adam_v.*): readable without knowing the layout.
+      const views = { params: paramsNow(), adam_m: unflattenTree<CladmopParams>(layout, adam.m.ref), adam_v: unflattenTree<CladmopParams>(layout, adam.v.ref) };
+      const tensors = await treeToTensors(views);
+      tree.dispose(views);
       const state = { epoch: epoch + 1, step, history, seconds, options: JSON.stringify(resultOptions(o, trials)) };
       writeSafetensors(o.checkpoint, tensors, { state: JSON.stringify(state), format: 'cladmop-pretrain-checkpoint-v1' });
     }
   }
+  logitsFn.dispose();
+  train.dispose();
   tree.dispose(adam);
-  return { params, history };
+  return { params: unflattenTree<CladmopParams>(layout, theta), history };
 }
 
 /** What determines the result of pre-training (a checkpoint is resumed only under the same). */
