@@ -13,7 +13,7 @@ import { jit, numpy as np, random, tree, valueAndGrad } from '@jax-js/jax';
 import { adamInit, adamUpdate, DEFAULT_ADAM, type AdamState } from '../train/adam.ts';
 import { createRng } from '../eval/rng.ts';
 import { readSafetensors, writeSafetensors, type Tensor } from '../runtime/safetensors.ts';
-import { writeFileAtomic } from '../runtime/atomic-write.ts';
+import { removeStaleTemps, writeFileAtomic } from '../runtime/atomic-write.ts';
 import { buildLmCorpus, type LmCorpus } from './corpus.ts';
 import { BOS_ID, CriteriaTokenizer, EOS_ID, trainTokenizer } from './tokenizer.ts';
 import { countParameters, initParams, lmLoss, paramsFromFlat, paramsToFlat, parameterShapes, type LmConfig, type LmParams } from './model.ts';
@@ -153,6 +153,7 @@ export async function trainLm(options: LmTrainOptions): Promise<LmTrainResult> {
   const dataDir = resolveDataDir(o.dataDir);
   mkdirSync(o.outDir, { recursive: true });
   const ckptFile = path.join(o.outDir, 'checkpoint.safetensors');
+  removeStaleTemps(ckptFile);
   const tokFile = path.join(o.outDir, 'tokenizer.json');
   const optionsHash = sha256(JSON.stringify(resultOptions(o)));
 

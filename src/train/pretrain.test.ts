@@ -4,70 +4,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { init, tree } from '@jax-js/jax';
-import { createRng } from '../eval/rng.ts';
-import { MOLECULE_INPUT, type DmFeatures } from '../features/dm-features.ts';
-import type { EncodedCriteria } from '../features/criteria-encoder.ts';
-import type { CladmopConfig } from '../model/cladmop.ts';
 import { treeToTensors } from '../runtime/param-tree.ts';
 import { readSafetensors } from '../runtime/safetensors.ts';
-import type { PreparedTrial } from './prepare.ts';
 import { epochBatches, pretrain, type PretrainEpoch, type PretrainOptions } from './pretrain.ts';
-import { TINY_CLADMOP } from '../model/testing/tiny-config.ts';
+import { SYNTHETIC_CONFIG, syntheticPretrainOptions, syntheticTrials } from './testing/synthetic-pretraining.ts';
 
 await init('wasm');
 
-// One level only: every trainable leaf costs optimiser kernels, and compiling the training step dominates.
-const C: CladmopConfig = { ...TINY_CLADMOP, levels: [2] };
-
-/** Synthetic trials: random criteria (3..14 tokens) and DM features, label 1 for every third. */
-function makeTrials(n: number, seed: number, prefix: string): PreparedTrial[] {
-  const rng = createRng(seed);
-  const int = (lo: number, hi: number) => lo + Math.floor(rng() * (hi - lo));
-  return Array.from({ length: n }, (_, k) => {
-    const nInc = int(1, 9);
-    const nExc = int(2, 6);
-    const T = nInc + nExc;
-    const criteria: EncodedCriteria = {
-      levels: [0, 1, 2].map(() => Float32Array.from({ length: T * C.dEncoder }, () => 2 * rng() - 1)),
-      tokens: Array.from({ length: T }, () => int(1, 100)),
-      segments: Uint8Array.from({ length: T }, (_, t) => (t < nInc ? 0 : 1)),
-      dim: C.dEncoder,
-    };
-    const nMol = int(0, 3);
-    const molecules = new Float32Array(nMol * MOLECULE_INPUT);
-    for (let i = 0; i < molecules.length; i++) molecules[i] = i % MOLECULE_INPUT < 2048 ? (rng() < 0.05 ? 1 : 0) : rng();
-    const ids = (count: number, max: number) => Array.from({ length: count }, () => Array.from({ length: int(1, 5) }, () => int(1, max)));
-    const dm: DmFeatures = {
-      molecules,
-      nMolecules: nMol,
-      drugNgrams: ids(int(1, 3), C.nameBuckets),
-      diseaseAncestors: ids(int(0, 3), C.icdVocab),
-      report: { invalidSmiles: [], placeboDropped: 0, unknownIcdCodes: [], truncated: [] },
-    };
-    return { nctid: `${prefix}${String(k).padStart(4, '0')}`, label: k % 3 === 0 ? 1 : 0, input: { criteria, dm } };
-  });
-}
-
-const train = makeTrials(20, 1, 'NCT9');
-const heldOut = makeTrials(8, 2, 'NCT8');
+const C = SYNTHETIC_CONFIG;
+const train = syntheticTrials(20, 1, 'NCT9');
+const heldOut = syntheticTrials(8, 2, 'NCT8');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cladmop-pretrain-test-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-
-const options = (over: Partial<PretrainOptions> = {}): PretrainOptions => ({
-  config: C,
-  seed: 5,
-  // 20 trials in batches of 8: two steps per epoch (4 trials left out, a different 4 each epoch).
-  batchSize: 8,
-  epochs: 2,
-  lr: 5e-3,
-  warmupSteps: 2,
-  weightDecay: 0.01,
-  clipNorm: 1,
-  maxCriteria: 16,
-  checkpoint: null,
-  resume: true,
-  ...over,
-});
+const options = (over: Partial<PretrainOptions> = {}) => syntheticPretrainOptions(over);
 /** History without the wall-clock field. */
 const timeless = (h: PretrainEpoch[]) => h.map(({ seconds: _, ...rest }) => rest);
 

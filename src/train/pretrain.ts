@@ -13,6 +13,7 @@ import { decayVector, flatAdamInit, flatAdamUpdate, flatLayout, flattenTree, unf
 import { initCladmop, infoNce, pairLogits, type CladmopBatch, type CladmopConfig, type CladmopParams } from '../model/cladmop.ts';
 import { packBatch } from '../features/trial-batch.ts';
 import { readSafetensors, writeSafetensors } from '../runtime/safetensors.ts';
+import { removeStaleTemps } from '../runtime/atomic-write.ts';
 import { treeFromTensors, treeToTensors } from '../runtime/param-tree.ts';
 import { createRng } from '../eval/rng.ts';
 import type { PreparedTrial } from './prepare.ts';
@@ -196,6 +197,7 @@ export async function pretrain(trials: PreparedTrial[], heldOut: PreparedTrial[]
   let seconds = 0;
   // The tree view of the current parameters (slices of theta; free to make).
   const paramsNow = () => unflattenTree<CladmopParams>(layout, theta.ref);
+  if (o.checkpoint) removeStaleTemps(o.checkpoint);
   if (o.checkpoint && o.resume && existsSync(o.checkpoint)) {
     const ck = readSafetensors(o.checkpoint);
     const state = JSON.parse(ck.metadata.state ?? '{}') as { epoch: number; step: number; history: PretrainEpoch[]; seconds: number; options: string };
