@@ -1,6 +1,6 @@
 /**
  * Benchmark 1: the machine's float32 matmul ceiling. A 1024 x 1024 x 1024 product (2 * 1024^3 FLOPs) in
- * onnxruntime-node (an ONNX model with one MatMul node, written by bench/onnx-proto.ts) and the same product in
+ * onnxruntime-node (an ONNX model with one MatMul node, built by src/runtime/onnx-graph.ts) and the same product in
  * @jax-js/jax (jit, wasm backend). GFLOP/s from the best of N timed runs after warm-up (median also reported).
  * Both results are checked against dot products computed in JavaScript on a sample of entries.
  *
@@ -9,7 +9,7 @@
 import os from 'node:os';
 import { init, jit, numpy as np } from '@jax-js/jax';
 import { log, numberOption, randomFloats, round, runBench, stats, timeIt } from './common.ts';
-import { matmulModel } from './onnx-proto.ts';
+import { encodeModel, FLOAT, GraphBuilder, valueInfo } from '../src/runtime/onnx-graph.ts';
 
 /** Max relative error of C = A @ B on `samples` entries (against float64 dot products). */
 function checkProduct(a: Float32Array, b: Float32Array, c: Float32Array, n: number, samples = 64): number {
@@ -26,6 +26,19 @@ function checkProduct(a: Float32Array, b: Float32Array, c: Float32Array, n: numb
     worst = Math.max(worst, Math.abs(c[i * n + j] - ref) / Math.max(mag, 1e-6));
   }
   return worst;
+}
+
+/** An ONNX model with one MatMul node: Y[m, n] = A[m, k] @ B[k, n]. */
+export function matmulModel(m: number, k: number, n: number): Uint8Array {
+  const g = new GraphBuilder();
+  g.op('MatMul', ['A', 'B']);
+  g.nameLastOutput('Y');
+  return encodeModel(g, {
+    name: 'cladmop_bench_matmul',
+    inputs: [valueInfo('A', FLOAT, [m, k]), valueInfo('B', FLOAT, [k, n])],
+    outputs: [valueInfo('Y', FLOAT, [m, n])],
+    opset: 13,
+  });
 }
 
 await runBench('matmul', async (args, { notes }) => {

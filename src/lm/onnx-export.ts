@@ -13,78 +13,14 @@
  * outputs. Outputs `hidden_states.{i}` (i = 0 embeddings .. L) for the requested layers and, optionally,
  * `last_hidden_state` (after the final LayerNorm).
  */
-import { createRequire } from 'node:module';
-import type { onnx as OnnxTypes } from 'onnx-proto';
+import { encodeModel, FLOAT, GraphBuilder, INT64, valueInfo, type OnnxTypes } from '../runtime/onnx-graph.ts';
 import type { LmConfig } from './model.ts';
-
-// onnx-proto is CommonJS; its namespace is only reachable through require from ESM.
-const { onnx } = createRequire(import.meta.url)('onnx-proto') as { onnx: typeof OnnxTypes };
 
 export interface OnnxExportOptions {
   /** Residual-stream layers to output as `hidden_states.{i}` (0 = embeddings). Default: all, 0..L. */
   hiddenLayers?: number[];
   /** Also output `last_hidden_state` (final LayerNorm applied). Default true. */
   lastHiddenState?: boolean;
-}
-
-const FLOAT = 1;
-const INT64 = 7;
-
-type AttrValue = number | number[] | string | { floats: number[] };
-
-class GraphBuilder {
-  readonly nodes: OnnxTypes.INodeProto[] = [];
-  readonly initializers: OnnxTypes.ITensorProto[] = [];
-  private counter = 0;
-
-  op(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}, nOutputs = 1): string[] {
-    const id = this.counter++;
-    const outputs = Array.from({ length: nOutputs }, (_, i) => `${opType}_${id}${nOutputs > 1 ? `_${i}` : ''}`);
-    this.nodes.push({ opType, input: inputs, output: outputs, name: `${opType}_${id}`, attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)) });
-    return outputs;
-  }
-
-  one(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}): string {
-    return this.op(opType, inputs, attrs)[0];
-  }
-
-  /** Renames the output of the last node (used for graph outputs). */
-  nameLastOutput(name: string): string {
-    const node = this.nodes[this.nodes.length - 1];
-    node.output = [name];
-    return name;
-  }
-
-  float(name: string, data: Float32Array, dims: number[]): string {
-    this.initializers.push({ name, dims, dataType: FLOAT, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
-    return name;
-  }
-
-  int64(name: string, values: number[]): string {
-    const data = BigInt64Array.from(values.map((v) => BigInt(v)));
-    this.initializers.push({ name, dims: [values.length], dataType: INT64, rawData: new Uint8Array(data.buffer) });
-    return name;
-  }
-
-  scalarFloat(name: string, value: number): string {
-    this.initializers.push({ name, dims: [], dataType: FLOAT, rawData: new Uint8Array(Float32Array.of(value).buffer) });
-    return name;
-  }
-}
-
-function attribute(name: string, v: AttrValue): OnnxTypes.IAttributeProto {
-  const T = onnx.AttributeProto.AttributeType;
-  if (typeof v === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(v) };
-  if (Array.isArray(v)) return { name, type: T.INTS, ints: v };
-  if (typeof v === 'object') return { name, type: T.FLOATS, floats: v.floats };
-  return Number.isInteger(v) ? { name, type: T.INT, i: v } : { name, type: T.FLOAT, f: v };
-}
-
-function valueInfo(name: string, elemType: number, dims: (number | string)[]): OnnxTypes.IValueInfoProto {
-  return {
-    name,
-    type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
-  };
 }
 
 /** The -inf-like additive causal mask for the largest context; sliced to [T, T] in the graph. */
@@ -170,17 +106,9 @@ export function lmToOnnx(c: LmConfig, weights: Record<string, Float32Array>, opt
     graphOutputs.unshift(valueInfo('last_hidden_state', FLOAT, ['batch_size', 'sequence_length', d]));
   }
 
-  const model: OnnxTypes.IModelProto = {
-    irVersion: 9,
-    producerName: 'cladmop',
-    opsetImport: [{ domain: '', version: 20 }],
-    graph: {
-      name: 'cladmop_criteria_lm',
-      node: g.nodes,
-      initializer: g.initializers,
-      input: [valueInfo('input_ids', INT64, ['batch_size', 'sequence_length']), valueInfo('attention_mask', INT64, ['batch_size', 'sequence_length'])],
-      output: graphOutputs,
-    },
-  };
-  return onnx.ModelProto.encode(model).finish();
+  return encodeModel(g, {
+    name: 'cladmop_criteria_lm',
+    inputs: [valueInfo('input_ids', INT64, ['batch_size', 'sequence_length']), valueInfo('attention_mask', INT64, ['batch_size', 'sequence_length'])],
+    outputs: graphOutputs,
+  });
 }

@@ -56,7 +56,7 @@ export function unflattenTree<P>(layout: FlatLayout, flat: Array): P {
 }
 
 /** 1 where the leaf gets weight decay, per element of the flat vector. */
-export function decayVector(layout: FlatLayout, decayLeaf: (shape: number[]) => boolean): Float32Array {
+export function decayVector(layout: FlatLayout, decayLeaf: (shape: number[]) => boolean): Float32Array<ArrayBuffer> {
   const v = new Float32Array(layout.size);
   layout.shapes.forEach((shape, i) => {
     if (decayLeaf(shape)) v.fill(1, layout.offsets[i], layout.offsets[i] + shape.reduce((a, b) => a * b, 1));
