@@ -32,16 +32,30 @@ export function packBatch(items: TrialInput[], o: BatchOptions): PackedBatch {
   return { batch: { ...crit.batch, ...packDm(rows.map((r) => r.dm)) }, rowWeights: crit.rowWeights, length: crit.length };
 }
 
-/** The criteria arrays of a batch, padded to `o.size` rows (copies of the first item, weight 0). */
-export function packCriteria(items: EncodedCriteria[], o: BatchOptions): { batch: CriteriaBatch; rowWeights: Float32Array; length: number } {
+/** Host (typed-array) form of a batch's criteria: what packCriteria hands to jax-js and onnxruntime reads. */
+export interface HostCriteria {
+  /** One per level, [B, L, d] row-major. */
+  levels: Float32Array[];
+  /** [B, L] 1 = real token */
+  mask: Uint8Array;
+  /** [B, L] 0 inclusion, 1 exclusion */
+  segment: Int32Array;
+  B: number;
+  L: number;
+  d: number;
+  rowWeights: Float32Array;
+}
+
+/**
+ * The criteria of a batch as host arrays, padded to `o.size` rows (copies of the first item, weight 0) and to
+ * `length` tokens (default o.maxCriteria).
+ */
+export function packCriteriaHost(items: EncodedCriteria[], o: BatchOptions, length = o.maxCriteria): HostCriteria {
   if (items.length === 0) throw new Error('packBatch: no items');
   const B = o.size;
   const rows = Array.from({ length: B }, (_, i) => items[i] ?? items[0]);
   const rowWeights = Float32Array.from({ length: B }, (_, i) => (i < items.length ? 1 : 0));
-  // Always the full length: jax-js's wasm allocator reuses a freed buffer only for the same size class and
-  // never returns memory, so varying shapes fragment its 4 GiB heap until allocation fails (measured). With
-  // the length cap near the median criteria length (~460 tokens), padding to it costs little.
-  const L = o.maxCriteria;
+  const L = length;
   const d = rows[0].dim;
   const nLevels = rows[0].levels.length;
   const levels = Array.from({ length: nLevels }, () => new Float32Array(B * L * d));
@@ -58,14 +72,28 @@ export function packCriteria(items: EncodedCriteria[], o: BatchOptions): { batch
     critMask.fill(1, b * L, b * L + Math.max(1, keep.length));
     keep.forEach((t, j) => (critSegment[b * L + j] = r.segments[t]));
   });
+  return { levels, mask: critMask, segment: critSegment, B, L, d, rowWeights };
+}
+
+/** Criteria tokens a trial keeps under the budget (at least 1: an empty text still gets one zero token). */
+export function keptLength(c: EncodedCriteria, maxCriteria: number): number {
+  return Math.max(1, Math.min(c.tokens.length, maxCriteria));
+}
+
+/** The criteria arrays of a batch, padded to `o.size` rows (copies of the first item, weight 0). */
+export function packCriteria(items: EncodedCriteria[], o: BatchOptions): { batch: CriteriaBatch; rowWeights: Float32Array; length: number } {
+  // Always the full length: jax-js's wasm allocator reuses a freed buffer only for the same size class and
+  // never returns memory, so varying shapes fragment its 4 GiB heap until allocation fails (measured). With
+  // the length cap near the median criteria length (~460 tokens), padding to it costs little.
+  const h = packCriteriaHost(items, o);
   return {
     batch: {
-      crit: levels.map((lv) => f32(lv, [B, L, d])),
-      critMask: bool(critMask, [B, L]),
-      critSegment: i32(critSegment, [B, L]),
+      crit: h.levels.map((lv) => f32(lv, [h.B, h.L, h.d])),
+      critMask: bool(h.mask, [h.B, h.L]),
+      critSegment: i32(h.segment, [h.B, h.L]),
     },
-    rowWeights,
-    length: L,
+    rowWeights: h.rowWeights,
+    length: h.L,
   };
 }
 
@@ -90,8 +118,38 @@ const bool = (a: Uint8Array, shape: number[]) => np.array(Int32Array.from(a), { 
 const f32 = (a: Float32Array, shape: number[]) => np.array(a as Float32Array<ArrayBuffer>).reshape(shape);
 const i32 = (a: Int32Array, shape: number[]) => np.array(a as Int32Array<ArrayBuffer>, { dtype: np.int32 }).reshape(shape);
 
+/** Host form of the Drug-Molecule arrays (masks as 0/1 bytes); shapes as in DmBatch. */
+export interface HostDm {
+  B: number;
+  molFeatures: Float32Array;
+  molMask: Uint8Array;
+  molUnknown: Float32Array;
+  nameIds: Int32Array;
+  nameWeights: Float32Array;
+  nameMask: Uint8Array;
+  icdIds: Int32Array;
+  icdWeights: Float32Array;
+  icdMask: Uint8Array;
+}
+
 /** The Drug-Molecule arrays of a batch (one row per item). */
 export function packDm(rows: DmFeatures[]): DmBatch {
+  const h = packDmHost(rows);
+  const B = h.B;
+  return {
+    molFeatures: f32(h.molFeatures, [B, MAX_MOLECULES, MOLECULE_INPUT]),
+    molMask: bool(h.molMask, [B, MAX_MOLECULES]),
+    molUnknown: f32(h.molUnknown, [B]),
+    nameIds: i32(h.nameIds, [B, MAX_DRUGS, MAX_NGRAMS]),
+    nameWeights: f32(h.nameWeights, [B, MAX_DRUGS, MAX_NGRAMS]),
+    nameMask: bool(h.nameMask, [B, MAX_DRUGS]),
+    icdIds: i32(h.icdIds, [B, MAX_DISEASES, MAX_ANCESTORS]),
+    icdWeights: f32(h.icdWeights, [B, MAX_DISEASES, MAX_ANCESTORS]),
+    icdMask: bool(h.icdMask, [B, MAX_DISEASES]),
+  };
+}
+
+export function packDmHost(rows: DmFeatures[]): HostDm {
   const B = rows.length;
   const mol = new Float32Array(B * MAX_MOLECULES * MOLECULE_INPUT);
   const molMask = new Uint8Array(B * MAX_MOLECULES);
@@ -127,17 +185,7 @@ export function packDm(rows: DmFeatures[]): DmBatch {
       });
     });
   });
-  return {
-    molFeatures: f32(mol, [B, MAX_MOLECULES, MOLECULE_INPUT]),
-    molMask: bool(molMask, [B, MAX_MOLECULES]),
-    molUnknown: f32(molUnknown, [B]),
-    nameIds: i32(nameIds, [B, MAX_DRUGS, MAX_NGRAMS]),
-    nameWeights: f32(nameWeights, [B, MAX_DRUGS, MAX_NGRAMS]),
-    nameMask: bool(nameMask, [B, MAX_DRUGS]),
-    icdIds: i32(icdIds, [B, MAX_DISEASES, MAX_ANCESTORS]),
-    icdWeights: f32(icdWeights, [B, MAX_DISEASES, MAX_ANCESTORS]),
-    icdMask: bool(icdMask, [B, MAX_DISEASES]),
-  };
+  return { B, molFeatures: mol, molMask, molUnknown, nameIds, nameWeights, nameMask, icdIds, icdWeights, icdMask };
 }
 
 /** Stacks per-trial grouped criteria (per level K x d, host arrays) into [B, K, d] arrays. */

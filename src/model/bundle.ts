@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { writeFileAtomic } from '../runtime/atomic-write.ts';
-import { readSafetensors, writeSafetensors } from '../runtime/safetensors.ts';
+import { readSafetensors, writeSafetensors, type Tensor } from '../runtime/safetensors.ts';
 import { tree } from '@jax-js/jax';
 import { namedLeaves, treeFromTensors, treeToTensors } from '../runtime/param-tree.ts';
 import { initCladmop, initLoraParams, type CladmopConfig, type CladmopLora, type CladmopParams } from './cladmop.ts';
@@ -74,6 +74,8 @@ export interface LoadedBundle {
   params: CladmopParams;
   lora: CladmopLora;
   icdVocabulary: string[];
+  /** The weights as read (base.* and lora.*), checked against the architecture. */
+  tensors: Record<string, Tensor>;
 }
 
 /** Reads and checks a bundle; throws BundleError saying what is wrong. */
@@ -114,7 +116,7 @@ export function loadBundle(dir: string): LoadedBundle {
       tree.dispose([params, lora]);
       throw new Error(`weights.safetensors holds ${unused.length} tensor(s) the architecture in config.json does not use (${unused.slice(0, 3).join(', ')}${unused.length > 3 ? ', …' : ''})`);
     }
-    return { dir, config, params, lora, icdVocabulary };
+    return { dir, config, params, lora, icdVocabulary, tensors };
   } catch (err) {
     throw new BundleError(`${dir}: ${(err as Error).message}`);
   }

@@ -8,18 +8,19 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { init, jit, numpy as np, tree } from '@jax-js/jax';
+import { tree } from '@jax-js/jax';
 import { BundleError, loadBundle, type BundleConfig } from '../model/bundle.ts';
-import { classifyLogits, type CladmopBatch, type CladmopLora, type CladmopParams } from '../model/cladmop.ts';
 import type { CriteriaEncoder } from '../features/criteria-encoder.ts';
 import { EmbeddingCache } from '../features/embedding-cache.ts';
 import { IcdVocabulary, type DmFeatureOptions } from '../features/dm-features.ts';
 import { MoleculeFeaturizer } from '../features/molecule.ts';
-import { packBatch, type TrialInput } from '../features/trial-batch.ts';
+import type { TrialInput } from '../features/trial-batch.ts';
 import { loadDrugTable, type DrugTable } from '../data/drug-table.ts';
 import { REPO_ROOT, resolveDataDir } from '../data/splits.ts';
 import type { BenchmarkPhase } from '../data/trial.ts';
 import { calibrationProblem, type Calibration } from './calibration.ts';
+import { OnnxScorer } from './onnx-scorer.ts';
+import { initJax } from '../runtime/jax-init.ts';
 
 export { BundleError };
 
@@ -52,9 +53,9 @@ export interface LoadModelOptions {
    */
   cache?: string | boolean;
   /**
-   * Rows per forward pass (default 1). With 1, a trial's probability is bit-for-bit the same whatever else is
-   * predicted with it (library, CLI and HTTP agree exactly); 16 is ~1.5x faster in bulk but the last bits then
-   * depend on the batch (jax-js kernels differ by shape).
+   * Rows per onnxruntime run (default 16). Every run has this many rows (short batches are padded), so a
+   * trial's probability is bit-for-bit the same whatever else is predicted with it; library, CLI and HTTP
+   * agree exactly as long as they use the same batch size.
    */
   batchSize?: number;
 }
@@ -100,7 +101,7 @@ const PHASES = new Set(['I', 'II', 'III']);
 
 /** Loads a saved model bundle and its criteria encoder. Throws BundleError (bad bundle) or Error (encoder). */
 export async function loadModel(dir: string, options: LoadModelOptions = {}): Promise<Model> {
-  await init('wasm');
+  await initJax();
   const bundleDir = path.resolve(dir);
   const bundle = loadBundle(bundleDir);
   const { config } = bundle;
@@ -173,7 +174,15 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
     metrics: config.metrics ?? {},
     quick: training.quick === true,
   };
-  const scorer = new Scorer(config, bundle.params, bundle.lora, options.batchSize ?? 1);
+  // Prediction runs the classifier in onnxruntime (predict/onnx-scorer.ts); the jax-js trees only validated
+  // the weights against the architecture.
+  release();
+  let scorer: OnnxScorer;
+  try {
+    scorer = await OnnxScorer.create(config.architecture, bundle.tensors, config.maxCriteria, { batchSize: options.batchSize });
+  } catch (err) {
+    throw new BundleError(`${bundleDir}: ${(err as Error).message}`);
+  }
   const model: Model = {
     dir: bundleDir,
     config,
@@ -187,56 +196,7 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
     cache,
     drugTable: getDrugTable,
     score: (inputs) => scorer.score(inputs),
-    dispose: () => scorer.dispose(),
+    dispose: () => void scorer.dispose(),
   };
   return model;
-}
-
-type Classify = (p: CladmopParams, l: CladmopLora, b: CladmopBatch) => np.Array;
-
-/** A jitted forward pass with one fixed batch shape (jax-js's heap reuses buffers only for equal sizes). */
-class Scorer {
-  private readonly fn: Classify & { dispose(): void };
-  private queue: Promise<unknown> = Promise.resolve();
-  private disposed = false;
-
-  constructor(
-    private readonly config: BundleConfig,
-    private readonly params: CladmopParams,
-    private readonly lora: CladmopLora,
-    private readonly batchSize: number,
-  ) {
-    const c = config.architecture;
-    this.fn = jit((p: CladmopParams, l: CladmopLora, b: CladmopBatch) => classifyLogits(c, p, l, b)) as never;
-  }
-
-  score(inputs: TrialInput[]): Promise<Float64Array> {
-    const run = this.queue.then(() => this.run(inputs));
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
-
-  private async run(inputs: TrialInput[]): Promise<Float64Array> {
-    if (this.disposed) throw new Error('model was disposed');
-    const out = new Float64Array(inputs.length);
-    let s = 0;
-    while (s < inputs.length) {
-      const size = this.batchSize;
-      const items = inputs.slice(s, s + size);
-      const { batch } = packBatch(items, { size, maxCriteria: this.config.maxCriteria });
-      const z = (await this.fn(tree.ref(this.params), tree.ref(this.lora), batch).data()) as Float32Array;
-      items.forEach((_, j) => (out[s + j] = 1 / (1 + Math.exp(-z[j]))));
-      s += items.length;
-    }
-    return out;
-  }
-
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.queue = this.queue.then(() => {
-      tree.dispose([this.params, this.lora]);
-      this.fn.dispose();
-    });
-  }
 }
