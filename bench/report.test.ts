@@ -45,11 +45,10 @@ const full = (): Record<string, BenchEntry> => ({
   }),
   predict: entry('predict', {
     trials: 96,
-    kind: 'predict-api',
     singleTrialMs: { p50: 30, p95: 45 },
     singleTrialProfileMs: { encode: { p50: 20 }, dmFeatures: { p50: 0.1 }, model: { p50: 9 } },
     singleTrialWhere: 'encode 70%',
-    batch: { batchSize1: { trialsPerSecond: 50 }, batchSize16: { trialsPerSecond: 250 } },
+    batch: { uncached: { trialsPerSecond: 50 }, cached: { trialsPerSecond: 250 } },
     batchWhere: 'encode 80%',
     bestBatchTrialsPerSecond: 250,
   }),
