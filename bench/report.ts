@@ -187,6 +187,12 @@ export function headline(b: BenchEntry): string {
         `batch of ${x.trials}: ${fmt(x.batch.uncached.trialsPerSecond, 2)} trials/s without an embedding cache, ${fmt(x.batch.cached.trialsPerSecond, 2)} with a warm one`
       );
     }
+    case 'load':
+      return (
+        `${x.connections} clients for ${x.durationSeconds} s: ${x.requests.toLocaleString('en-US')} requests (${fmt(x.requestsPerSecond, 1)}/s), statuses ${Object.entries(x.statusCounts as Record<string, number>).map(([k, v]) => `${k} x${v}`).join(', ')}; ` +
+        `${x.serverErrors} 5xx, ${Object.keys(x.unexpected).length === 0 ? 'every request got its expected status' : `unexpected statuses: ${JSON.stringify(x.unexpected)}`}; ` +
+        `predict latency p50 ${fmt(x.latencyMs.p50, 0)} ms, p90 ${fmt(x.latencyMs.p90, 0)}, p99 ${fmt(x.latencyMs.p99, 0)}; RSS ${x.rssMb.before} -> peak ${x.rssMb.peak} MB`
+      );
     case 'reproduce':
       return x.measured ? `${fmt(x.minutes, 1)} min from ${x.file} (${x.date.slice(0, 10)}; phases ${x.phases.join(', ')}${x.quick ? ', --quick' : ''})` : 'not measured';
     default:

@@ -62,6 +62,7 @@ export const BENCHMARKS: BenchSpec[] = [
     timeoutMinutes: 60,
   },
   { name: 'predict', file: 'bench/predict.ts', attempts: [[]], timeoutMinutes: 30 },
+  { name: 'load', file: 'bench/load.ts', attempts: [[]], timeoutMinutes: 10 },
   { name: 'reproduce', file: 'bench/reproduce.ts', attempts: [[]], timeoutMinutes: 2 },
 ];
 
