@@ -136,3 +136,37 @@ test('refusals: corrupted bundle, unreadable input, bad options', async () => {
   writeFileSync(empty, '\n');
   await assert.rejects(run(['--input', empty]), /no trial could be read/);
 });
+
+test('leakage guard over the CLI: scrambled status / why_stop (CSV) and outcome fields (API v2) leave the output byte-identical', async () => {
+  // TOP CSV: every status rotated to another value, every why_stop replaced.
+  const input = path.join(fixtures, 'phase_I_valid.sample.csv');
+  const records = parse(readFileSync(input, 'utf8'), { relax_column_count: true }) as string[][];
+  const [header, ...rows] = records;
+  const status = header.indexOf('status');
+  const whyStop = header.indexOf('why_stop');
+  const statuses = ['completed', 'terminated', 'withdrawn', 'suspended'];
+  const scrambledRows = rows.map((r, k) => r.map((v, i) => (i === status ? statuses[(statuses.indexOf(v) + 1 + k) % statuses.length] : i === whyStop ? `stopped early (${k})` : v)));
+  assert.ok(scrambledRows.some((r, k) => r[status] !== rows[k][status]));
+  const quote = (v: string) => `"${v.replace(/"/g, '""')}"`;
+  const scrambled = path.join(dir, 'scrambled.csv');
+  writeFileSync(scrambled, [header, ...scrambledRows].map((r) => r.map(quote).join(',')).join('\n') + '\n');
+  const a = await run(['--input', input, '--format', 'ndjson']);
+  const b = await run(['--input', scrambled, '--format', 'ndjson']);
+  assert.ok(a.length > 0);
+  assert.equal(b, a);
+
+  // API v2: overall status, why stopped, actual enrollment, completion date and results changed.
+  const study = sampleStudy() as { protocolSection: Record<string, Record<string, unknown>>; resultsSection?: unknown };
+  const changed = structuredClone(study);
+  changed.protocolSection.statusModule = { overallStatus: 'TERMINATED', whyStopped: 'Sponsor decision', startDateStruct: { date: '2016-02-01' }, completionDateStruct: { date: '2017-01-01', type: 'ACTUAL' } };
+  changed.protocolSection.designModule = { ...changed.protocolSection.designModule, enrollmentInfo: { count: 3, type: 'ACTUAL' } };
+  changed.resultsSection = { participantFlowModule: { recruitmentDetails: 'Only 3 enrolled; stopped for futility.' } };
+  const fa = path.join(dir, 'study-a.json');
+  const fb = path.join(dir, 'study-b.json');
+  writeFileSync(fa, JSON.stringify(study));
+  writeFileSync(fb, JSON.stringify(changed));
+  const ja = await run(['--input', fa, '--format', 'ndjson', '--explain']);
+  const jb = await run(['--input', fb, '--format', 'ndjson', '--explain']);
+  assert.match(ja, /"probability"/);
+  assert.equal(jb, ja);
+});
