@@ -10,29 +10,15 @@
  *
  *   node bin/run-ts.mjs bench/cladmop-train.ts --part pretrain [--quick] [--json]
  */
-import { init, jit, numpy as np, tree, valueAndGrad } from '@jax-js/jax';
-import {
-  classifyFromGrouped,
-  infoNce,
-  initCladmop,
-  initLoraParams,
-  pairLogits,
-  weightedBce,
-  type CladmopBatch,
-  type CladmopConfig,
-  type CladmopLora,
-  type CladmopParams,
-  type DmBatch,
-} from '../src/model/cladmop.ts';
-import { adamInit, adamUpdate, DEFAULT_ADAM, type AdamState } from '../src/train/adam.ts';
+import { init, numpy as np, tree } from '@jax-js/jax';
+import { initCladmop, initLoraParams } from '../src/model/cladmop.ts';
 import { DEFAULT_PRETRAIN, makePretrainStep } from '../src/train/pretrain.ts';
 import { flatAdamInit, flattenTree } from '../src/train/flat-adam.ts';
-import { DEFAULT_FINETUNE } from '../src/train/finetune.ts';
+import { DEFAULT_FINETUNE, makeLoraFinetuneStep, type LoraArgs } from '../src/train/finetune.ts';
 import { packBatch, packDm, packGrouped } from '../src/features/trial-batch.ts';
 import { log, numberOption, round, runBench, stats, timeIt } from './common.ts';
 import { BENCH_BATCH, BENCH_CRITERIA, benchConfig, parameterCounts, rng, syntheticTrials } from './synthetic.ts';
 
-type Array = np.Array;
 
 await runBench('cladmop-train', async (args) => {
   await init('wasm');
@@ -61,7 +47,7 @@ await runBench('cladmop-train', async (args) => {
     const run = async () => {
       // Packing is part of each step in pretrain() too.
       const { batch } = packBatch(trials, { size: B, maxCriteria: L });
-      const [theta2, s2, loss] = train.step(theta, adam, batch, o.lr);
+      const [theta2, s2, loss] = train.step(theta, adam, o.lr, batch);
       theta = theta2;
       adam = s2;
       const v = (await loss.data())[0];
@@ -76,22 +62,14 @@ await runBench('cladmop-train', async (args) => {
     const o = DEFAULT_FINETUNE;
     const pre = initCladmop(c, 3);
     const { head, ...baseParams } = pre;
-    type Base = Omit<CladmopParams, 'head'>;
-    type Trainable = { lora: CladmopLora; head: CladmopParams['head'] };
     // LoRA mode: the grouping blocks are frozen and their outputs precomputed, so they stay out of the step.
     tree.dispose(baseParams.grouping);
-    const frozen: Base = { ...baseParams, grouping: [] };
-    let trainable: Trainable = { lora: initLoraParams(c, o.seed), head };
-    let adam: AdamState<Trainable> = adamInit(tree.ref(trainable));
-    const decay = tree.map((a: Array) => a.shape.length >= 2, trainable as never) as never;
-    const posWeight = 1.2;
-    // Same step as stepLora in src/train/finetune.ts.
-    const stepLora = jit((t: Trainable, f: Base, s: AdamState<Trainable>, g: Array[], dm: DmBatch, y: Array, w: Array, lr: Array) => {
-      const [loss, grads] = valueAndGrad((tt: Trainable) => weightedBce(classifyFromGrouped(c, { ...f, head: tt.head }, tt.lora, g, dm), y, posWeight, w))(tree.ref(t));
-      const [t2, s2, norm] = adamUpdate(t, grads, s, lr, { ...DEFAULT_ADAM, weightDecay: o.weightDecay }, o.clipNorm, decay);
-      norm.dispose();
-      return [t2, s2, loss] as [Trainable, AdamState<Trainable>, Array];
-    });
+    const frozen: LoraArgs['f'] = { ...baseParams, grouping: [] };
+    const trainable = { lora: initLoraParams(c, o.seed), head };
+    // The step finetune() runs (src/train/finetune.ts).
+    const train = makeLoraFinetuneStep(c, trainable, 1.2, o);
+    let theta = flattenTree(trainable);
+    let adam = flatAdamInit(train.layout.size);
     const K = c.centroids[c.centroids.length - 1];
     const r = rng(5);
     const grouped = trials.map(() => c.levels.map(() => Float32Array.from({ length: K * c.dModel }, () => 2 * r() - 1)));
@@ -101,8 +79,8 @@ await runBench('cladmop-train', async (args) => {
       const dm = packDm(trials.map((t) => t.dm));
       const labels = np.array(Float32Array.from({ length: B }, (_, i) => i % 2));
       const weights = np.ones([B]);
-      const [t2, s2, loss] = stepLora(trainable, tree.ref(frozen) as Base, adam, g, dm, labels, weights, np.array(o.lr));
-      trainable = t2;
+      const [theta2, s2, loss] = train.step(theta, adam, o.lr, { f: tree.ref(frozen), g, dm, y: labels, w: weights });
+      theta = theta2;
       adam = s2;
       const v = (await loss.data())[0];
       if (!Number.isFinite(v)) throw new Error(`fine-tuning loss is ${v}`);

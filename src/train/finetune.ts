@@ -7,8 +7,9 @@
  * In LoRA mode the grouping blocks are frozen, so each trial's grouped criteria (3 levels x 25 tokens) are
  * computed once and reused: an epoch then only runs the small DM branch.
  */
-import { jit, numpy as np, tree, valueAndGrad } from '@jax-js/jax';
-import { adamInit, adamUpdate, DEFAULT_ADAM, type AdamState } from './adam.ts';
+import { jit, numpy as np, tree } from '@jax-js/jax';
+import { DEFAULT_ADAM } from './adam.ts';
+import { flatAdamInit, flattenTree, makeFlatAdamStep, unflattenTree } from './flat-adam.ts';
 import {
   classifyFromGrouped,
   classifyLogits,
@@ -154,13 +155,27 @@ async function predictFromGrouped(
   return out;
 }
 
+type FullArgs = { b: CladmopBatch; y: Array; w: Array };
+/** Arguments of a LoRA step: frozen weights (grouping left out), grouped criteria, DM batch, labels, row weights. */
+export type LoraArgs = { f: Base; g: Array[]; dm: DmBatch; y: Array; w: Array };
+
+/** The jitted LoRA fine-tuning step: weighted BCE of classifyFromGrouped, AdamW on adapters + head (flat). */
+export function makeLoraFinetuneStep(c: CladmopConfig, trainable: Trainable, posWeight: number, o: Pick<FinetuneOptions, 'weightDecay' | 'clipNorm'>) {
+  return makeFlatAdamStep(
+    trainable,
+    (tt: Trainable, a: LoraArgs) => weightedBce(classifyFromGrouped(c, { ...a.f, head: tt.head }, tt.lora, a.g, a.dm), a.y, posWeight, a.w),
+    { ...DEFAULT_ADAM, weightDecay: o.weightDecay },
+    o.clipNorm,
+  );
+}
+
 export async function finetune(pretrained: CladmopParams, train: PreparedTrial[], valid: PreparedTrial[], o: FinetuneOptions): Promise<FinetuneResult> {
   const log = o.log ?? (() => {});
   const c = o.config;
   const positives = train.filter((t) => t.label === 1).length;
   const posWeight = (train.length - positives) / Math.max(1, positives);
   const { head, ...base } = pretrained;
-  let trainable: Trainable = { lora: initLoraParams(c, o.seed), head };
+  const trainable: Trainable = { lora: initLoraParams(c, o.seed), head };
   // jax-js trees cannot hold null, so "nothing frozen" (full fine-tuning) is an empty object.
   let frozen: Partial<Base> = base;
   let groupedTrain: Float32Array[][] | null = null;
@@ -178,22 +193,22 @@ export async function finetune(pretrained: CladmopParams, train: PreparedTrial[]
     groupedValid = await groupAll(c, grouping, valid, o);
     frozen = { ...base, grouping: [] };
   }
-  let adam: AdamState<Trainable> = adamInit(tree.ref(trainable));
-  const decay = tree.map((a: Array) => a.shape.length >= 2, trainable as never) as never;
-  const update = (t: Trainable, grads: Trainable, s: AdamState<Trainable>, lr: Array): [Trainable, AdamState<Trainable>] => {
-    const [t2, s2, norm] = adamUpdate(t, grads, s, lr, { ...DEFAULT_ADAM, weightDecay: o.weightDecay }, o.clipNorm, decay);
-    norm.dispose();
-    return [t2, s2];
-  };
-  // Full mode: the whole model on criteria batches. LoRA mode: DM branch + head on grouped criteria.
-  const stepFull = jit((t: Trainable, s: AdamState<Trainable>, b: CladmopBatch, y: Array, w: Array, lr: Array) => {
-    const [loss, grads] = valueAndGrad((tt: Trainable) => weightedBce(classifyLogits(c, { ...tt.base!, head: tt.head }, tt.lora, b), y, posWeight, w))(tree.ref(t));
-    return [...update(t, grads, s, lr), loss] as [Trainable, AdamState<Trainable>, Array];
-  });
-  const stepLora = jit((t: Trainable, f: Base, s: AdamState<Trainable>, g: Array[], dm: DmBatch, y: Array, w: Array, lr: Array) => {
-    const [loss, grads] = valueAndGrad((tt: Trainable) => weightedBce(classifyFromGrouped(c, { ...f, head: tt.head }, tt.lora, g, dm), y, posWeight, w))(tree.ref(t));
-    return [...update(t, grads, s, lr), loss] as [Trainable, AdamState<Trainable>, Array];
-  });
+  // Full mode: the whole model on criteria batches. LoRA mode: DM branch + head on grouped criteria. Both on
+  // the flat vector of the trainable tree (flat-adam.ts says why).
+  const adamConfig = { ...DEFAULT_ADAM, weightDecay: o.weightDecay };
+  const train1 =
+    o.mode === 'full'
+      ? makeFlatAdamStep(trainable, (tt: Trainable, a: FullArgs) => weightedBce(classifyLogits(c, { ...tt.base!, head: tt.head }, tt.lora, a.b), a.y, posWeight, a.w), adamConfig, o.clipNorm)
+      : null;
+  const trainLora =
+    o.mode === 'full'
+      ? null
+      : makeLoraFinetuneStep(c, trainable, posWeight, o);
+  const layout = (train1 ?? trainLora)!.layout;
+  let theta = flattenTree(trainable);
+  let adam = flatAdamInit(layout.size);
+  /** The trainable tree as views of theta (the caller consumes or disposes it). */
+  const view = () => unflattenTree<Trainable>(layout, theta.ref);
   const validFn = classifierFromGrouped(c);
 
   let best: { epoch: number; prAuc: number; tensors: Record<string, Tensor> } | null = null;
@@ -211,37 +226,43 @@ export async function finetune(pretrained: CladmopParams, train: PreparedTrial[]
     for (const items of batches) {
       const labels = np.array(Float32Array.from({ length: o.batchSize }, (_, i) => items[i]?.label ?? 0));
       const weights = np.array(Float32Array.from({ length: o.batchSize }, (_, i) => (i < items.length ? 1 : 0)));
-      const lr = np.array(o.lr);
       let loss: Array;
-      if (o.mode === 'full') {
+      if (train1) {
         const { batch } = packBatch(items.map((t) => t.input), { size: o.batchSize, maxCriteria: o.maxCriteria });
-        [trainable, adam, loss] = stepFull(trainable, adam, batch, labels, weights, lr);
+        [theta, adam, loss] = train1.step(theta, adam, o.lr, { b: batch, y: labels, w: weights });
       } else {
         const rows = Array.from({ length: o.batchSize }, (_, i) => items[i] ?? items[0]);
         const g = packGrouped(rows.map((t) => groupedTrain![index.get(t)!]), groupedShapes(c));
         const dm = packDm(rows.map((t) => t.input.dm));
-        [trainable, adam, loss] = stepLora(trainable, tree.ref(frozen) as Base, adam, g, dm, labels, weights, lr);
+        [theta, adam, loss] = trainLora!.step(theta, adam, o.lr, { f: tree.ref(frozen) as Base, g, dm, y: labels, w: weights });
       }
       lossSum += (await loss.data())[0] * items.length;
       n += items.length;
     }
     let probs: Float64Array;
+    const t = view();
     if (o.mode === 'full') {
-      probs = await predictProbabilities(c, { ...tree.ref(trainable.base!), head: tree.ref(trainable.head) }, tree.ref(trainable.lora), valid, o);
+      probs = await predictProbabilities(c, { ...t.base!, head: t.head }, t.lora, valid, o);
     } else {
-      const p = { ...tree.ref(frozen), head: tree.ref(trainable.head) } as CladmopParams;
-      probs = await predictFromGrouped(c, p, tree.ref(trainable.lora), valid, groupedValid!, o, validFn);
+      const p = { ...tree.ref(frozen), head: t.head } as CladmopParams;
+      probs = await predictFromGrouped(c, p, t.lora, valid, groupedValid!, o, validFn);
     }
     const prAuc = averagePrecision(validLabels, probs);
     const auc = rocAuc(validLabels, probs);
     history.push({ epoch: epoch + 1, trainLoss: lossSum / n, validPrAuc: prAuc, validRocAuc: auc });
     log(`fine-tune epoch ${epoch + 1}: loss ${(lossSum / n).toFixed(4)} valid PR-AUC ${prAuc.toFixed(4)} ROC-AUC ${auc.toFixed(4)}`);
     o.onEpoch?.(epoch + 1, o.maxEpochs);
-    if (!best || prAuc > best.prAuc) best = { epoch: epoch + 1, prAuc, tensors: await treeToTensors(trainable) };
-    else if (epoch + 1 - best.epoch >= o.patience) break;
+    if (!best || prAuc > best.prAuc) {
+      const now = view();
+      best = { epoch: epoch + 1, prAuc, tensors: await treeToTensors(now) };
+      tree.dispose(now);
+    } else if (epoch + 1 - best.epoch >= o.patience) break;
   }
   tree.dispose(adam);
-  const restored = treeFromTensors(trainable, best!.tensors, '', 'best epoch');
+  train1?.dispose();
+  trainLora?.dispose();
+  const restored = treeFromTensors(view(), best!.tensors, '', 'best epoch');
+  theta.dispose();
   let params: CladmopParams;
   if (o.mode === 'full') params = { ...restored.base!, head: restored.head };
   else params = { ...(frozen as Base), grouping, head: restored.head };

@@ -13,7 +13,7 @@
  * The update is the same AdamW as adam.ts (global-norm clipping, bias correction, decoupled decay on masked
  * leaves).
  */
-import { numpy as np, tree } from '@jax-js/jax';
+import { jit, numpy as np, tree, valueAndGrad } from '@jax-js/jax';
 import type { JsTree } from '@jax-js/jax';
 import type { AdamConfig } from './adam.ts';
 
@@ -88,4 +88,37 @@ export function flatAdamUpdate(theta: Array, grad: Array, s: FlatAdamState, lr: 
   if (config.weightDecay > 0) update = update.add(theta.ref.mul(decay).mul(config.weightDecay));
   else decay.dispose();
   return [theta.sub(update.mul(lr)), { m, v, step }, norm];
+}
+
+export interface FlatAdamStep<A> {
+  layout: FlatLayout;
+  /** One step (consumes theta, state and args): [theta, state, loss]. */
+  step(theta: Array, state: FlatAdamState, lr: number, args: A): [Array, FlatAdamState, Array];
+  dispose(): void;
+}
+
+/**
+ * A jitted training step on the flat vector of `template`'s tree: loss and gradient of `lossOf(tree, args)`,
+ * then AdamW with global-norm clipping and decoupled decay on matrices (leaves of rank >= 2). `args` is a tree
+ * of arrays (batch, frozen weights, labels, ...). `template` is only read for its structure and shapes.
+ */
+export function makeFlatAdamStep<P extends JsTree<Array>, A>(template: P, lossOf: (p: P, args: A) => Array, config: AdamConfig, clipNorm: number): FlatAdamStep<A> {
+  const layout = flatLayout(template);
+  const decay = np.array(decayVector(layout, (shape) => shape.length >= 2));
+  // jax-js's tree typings do not follow generic trees; the shapes are checked by the callers' types.
+  const fn = jit((theta: Array, s: FlatAdamState, lr: Array, dec: Array, args: A) => {
+    const p = unflattenTree<P>(layout, theta.ref);
+    const [loss, grads] = valueAndGrad((q: P) => lossOf(q, args))(p as never) as unknown as [Array, P];
+    const [theta2, s2, norm] = flatAdamUpdate(theta, flattenTree(grads), s, lr, dec, config, clipNorm);
+    norm.dispose();
+    return [theta2, s2, loss] as [Array, FlatAdamState, Array];
+  }) as unknown as ((theta: Array, s: FlatAdamState, lr: Array, dec: Array, args: A) => [Array, FlatAdamState, Array]) & { dispose(): void };
+  return {
+    layout,
+    step: (theta, state, lr, args) => fn(theta, state, np.array(lr), decay.ref, args),
+    dispose: () => {
+      fn.dispose();
+      decay.dispose();
+    },
+  };
 }

@@ -7,11 +7,10 @@ import { init, tree } from '@jax-js/jax';
 import { treeToTensors } from '../runtime/param-tree.ts';
 import { readSafetensors } from '../runtime/safetensors.ts';
 import { epochBatches, pretrain, type PretrainEpoch, type PretrainOptions } from './pretrain.ts';
-import { SYNTHETIC_CONFIG, syntheticPretrainOptions, syntheticTrials } from './testing/synthetic-pretraining.ts';
+import { syntheticPretrainOptions, syntheticTrials } from './testing/synthetic-pretraining.ts';
 
 await init('wasm');
 
-const C = SYNTHETIC_CONFIG;
 const train = syntheticTrials(20, 1, 'NCT9');
 const heldOut = syntheticTrials(8, 2, 'NCT8');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cladmop-pretrain-test-'));

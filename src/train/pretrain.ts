@@ -7,9 +7,9 @@
  */
 import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { jit, numpy as np, tree, valueAndGrad } from '@jax-js/jax';
+import { jit, numpy as np, tree } from '@jax-js/jax';
 import { DEFAULT_ADAM } from './adam.ts';
-import { decayVector, flatAdamInit, flatAdamUpdate, flatLayout, flattenTree, unflattenTree, type FlatAdamState, type FlatLayout } from './flat-adam.ts';
+import { flatAdamInit, flattenTree, makeFlatAdamStep, unflattenTree, type FlatAdamState, type FlatAdamStep } from './flat-adam.ts';
 import { initCladmop, infoNce, pairLogits, type CladmopBatch, type CladmopConfig, type CladmopParams } from '../model/cladmop.ts';
 import { packBatch } from '../features/trial-batch.ts';
 import { readSafetensors, writeSafetensors } from '../runtime/safetensors.ts';
@@ -105,37 +105,12 @@ function lrAt(o: PretrainOptions, step: number, total: number): number {
   return o.lr * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * t)));
 }
 
-export interface PretrainStep {
-  layout: FlatLayout;
-  /** One optimisation step on the flat state (consumes theta, state and batch): [theta, state, loss]. */
-  step(theta: Array, state: FlatAdamState, batch: CladmopBatch, lr: number): [Array, FlatAdamState, Array];
-  dispose(): void;
-}
-
 /**
  * The jitted pre-training step: symmetric InfoNCE over pairLogits, its gradient, AdamW with global-norm clipping
  * and weight decay on matrices, on the flat parameter vector (flat-adam.ts says why flat).
  */
-export function makePretrainStep(c: CladmopConfig, o: Pick<PretrainOptions, 'weightDecay' | 'clipNorm'>, params: CladmopParams): PretrainStep {
-  const layout = flatLayout(params);
-  // Weight decay on matrices only.
-  const decay = np.array(decayVector(layout, (shape) => shape.length >= 2));
-  const adam = { ...DEFAULT_ADAM, weightDecay: o.weightDecay };
-  const fn = jit((theta: Array, s: FlatAdamState, b: CladmopBatch, lr: Array, dec: Array) => {
-    const p = unflattenTree<CladmopParams>(layout, theta.ref);
-    const [loss, grads] = valueAndGrad((q: CladmopParams) => infoNce(pairLogits(c, q, b)))(p);
-    const [theta2, s2, norm] = flatAdamUpdate(theta, flattenTree(grads), s, lr, dec, adam, o.clipNorm);
-    norm.dispose();
-    return [theta2, s2, loss] as [Array, FlatAdamState, Array];
-  });
-  return {
-    layout,
-    step: (theta, state, batch, lr) => fn(theta, state, batch, np.array(lr), decay.ref),
-    dispose: () => {
-      fn.dispose();
-      decay.dispose();
-    },
-  };
+export function makePretrainStep(c: CladmopConfig, o: Pick<PretrainOptions, 'weightDecay' | 'clipNorm'>, params: CladmopParams): FlatAdamStep<CladmopBatch> {
+  return makeFlatAdamStep(params, (q: CladmopParams, b: CladmopBatch) => infoNce(pairLogits(c, q, b)), { ...DEFAULT_ADAM, weightDecay: o.weightDecay }, o.clipNorm);
 }
 
 export function makePairLoss(c: CladmopConfig) {
@@ -222,7 +197,7 @@ export async function pretrain(trials: PreparedTrial[], heldOut: PreparedTrial[]
     const batches = epochBatches(trials, o.batchSize, o.seed * 1000 + epoch);
     for (const items of batches) {
       const { batch } = packBatch(items.map((t) => t.input), { size: o.batchSize, maxCriteria: o.maxCriteria });
-      const [theta2, s2, loss] = train.step(theta, adam, batch, lrAt(o, step, total));
+      const [theta2, s2, loss] = train.step(theta, adam, lrAt(o, step, total), batch);
       theta = theta2;
       adam = s2;
       const value = (await loss.data())[0];

@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { jit, numpy as np, tree } from '@jax-js/jax';
+import { jit, tree } from '@jax-js/jax';
 import { loadSplit, describeSplit, resolveDataDir, REPO_ROOT, type LoadedSplit } from '../data/splits.ts';
 import type { BenchmarkPhase, LabelledTrial } from '../data/trial.ts';
 import { loadEncoder } from '../features/encoder-spec.ts';
