@@ -6,7 +6,10 @@
  * readable summary is printed. Peak RSS is the process's own maximum resident set (getrusage), which covers the
  * jax-js wasm heap and its worker threads.
  */
+import { existsSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
+import { REPO_ROOT } from '../src/data/splits.ts';
 
 export interface BenchArgs {
   quick: boolean;
@@ -205,3 +208,6 @@ export function randomFloats(n: number, seed: number, scale = 1): Float32Array<A
   }
   return out;
 }
+
+/** The model bundle the predict and load benchmarks use unless --bundle is given. */
+export const DEFAULT_BUNDLE = [path.join(REPO_ROOT, 'results/phase_I/model'), path.join(REPO_ROOT, '.scratch/smoke/phase_I/model')].find((d) => existsSync(path.join(d, 'config.json'))) ?? path.join(REPO_ROOT, 'results/phase_I/model');

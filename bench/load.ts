@@ -13,8 +13,7 @@ import { loadModel } from '../src/predict/model.ts';
 import { sampleStudy } from '../src/predict/testing/fixtures.ts';
 import { loadMix, runLoadTest } from '../src/serve/load-test.ts';
 import { startServer } from '../src/serve/server.ts';
-import { log, numberOption, runBench } from './common.ts';
-import { DEFAULT_BUNDLE } from './predict.ts';
+import { DEFAULT_BUNDLE, log, numberOption, runBench } from './common.ts';
 
 await runBench('load', async (args) => {
   const bundle = path.resolve(args.options.bundle ?? DEFAULT_BUNDLE);

@@ -26,7 +26,7 @@ import type { DmFeatures } from '../src/features/dm-features.ts';
 import type { TrialInput } from '../src/features/trial-batch.ts';
 import { log, numberOption, nowMs, round, runBench, stats } from './common.ts';
 
-export const DEFAULT_BUNDLE = [path.join(REPO_ROOT, 'results/phase_I/model'), path.join(REPO_ROOT, '.scratch/smoke/phase_I/model')].find((d) => existsSync(path.join(d, 'config.json'))) ?? path.join(REPO_ROOT, 'results/phase_I/model');
+import { DEFAULT_BUNDLE } from './common.ts';
 
 /** What the benchmark times: the end-to-end call and its parts. */
 interface Pipeline {

@@ -53,9 +53,9 @@ export interface LoadModelOptions {
    */
   cache?: string | boolean;
   /**
-   * Rows per onnxruntime run (default 16). Every run has this many rows (short batches are padded), so a
-   * trial's probability is bit-for-bit the same whatever else is predicted with it; library, CLI and HTTP
-   * agree exactly as long as they use the same batch size.
+   * Trials per onnxruntime run (default 1). With 1, a trial's probability is bit-for-bit the same whatever else
+   * is predicted with it (library, CLI and HTTP agree exactly); larger batches pad to their longest trial and
+   * agree to ~1e-6 (see predict/onnx-scorer.ts).
    */
   batchSize?: number;
 }
