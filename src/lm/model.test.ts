@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { grad, init, numpy as np, random, tree } from '@jax-js/jax';
 import { createRng } from '../eval/rng.ts';
-import { countParameters, forward, initParams, lmLoss, parameterShapes, paramsFromFlat, paramsToFlat, type LmConfig, type LmParams } from './model.ts';
+import { countParameters, forward, initParams, lmLoss, maskedLmLoss, parameterShapes, paramsFromFlat, paramsToFlat, type LmConfig, type LmParams } from './model.ts';
 
 await init('wasm');
 
@@ -238,4 +238,25 @@ test('gradient of lmLoss matches central finite differences (float32, as trained
   // (float64 would be no tighter: measured, jax-js 0.1.25 on wasm computes exp/tanh/log of float64 arrays only to
   // ~1e-7, float32 accuracy.)
   await gradientCheck(3e-3, (g) => 3e-4 + 1e-2 * Math.abs(g));
+});
+
+test('masked objective: attention goes both ways; maskedLmLoss starts near log V, is seeded, and only counts masked real positions', async () => {
+  const M: LmConfig = { ...C, objective: 'masked' };
+  const p = initParams(M, 3);
+  const base = Array.from({ length: 12 }, (_, i) => (i * 7 + 3) % 60 + 2);
+  const later = base.map((t, i) => (i >= 8 ? (t + 5) % 60 + 2 : t));
+  const hidden = async (toks: number[]) => (await forward(M, tree.ref(p), ints(toks, [1, 12]), { key: null, logits: false, returnLayers: [2] }).hidden[0].data()) as Float32Array;
+  // Changing tokens 8.. changes the states at positions before 8 (a causal model would not).
+  assert.ok(maxDiff(await hidden(base), await hidden(later), 8 * C.dModel) > 1e-4);
+  const w = np.ones([2, 12]);
+  const toks = ints([...base, ...later], [2, 12]);
+  const loss = async (key: number, weights: np.Array) => (await maskedLmLoss(M, tree.ref(p), toks.ref, weights, random.key(key), null).data())[0];
+  const a = await loss(1, w.ref);
+  assert.ok(Math.abs(a - Math.log(C.vocabSize)) < 0.3, `initial masked loss ${a} vs log V ${Math.log(C.vocabSize)}`);
+  assert.equal(await loss(1, w.ref), a, 'same mask key, same loss');
+  assert.notEqual(await loss(2, w.ref), a, 'another mask key, other positions');
+  assert.equal(await loss(1, np.zeros([2, 12])), 0, 'no real positions: nothing to predict');
+  w.dispose();
+  toks.dispose();
+  tree.dispose(p);
 });

@@ -18,7 +18,16 @@ export interface LmConfig {
   /** Context length (learned positional embeddings). */
   maxLen: number;
   dropout: number;
+  /**
+   * Training objective: 'causal' next-token prediction (GPT / BioGPT style; the default, also when absent) or
+   * 'masked' token prediction with bidirectional attention (BERT style). See `maskedLmLoss`.
+   */
+  objective?: 'causal' | 'masked';
 }
+
+/** [ours] The masked objective reuses <pad> (id 0, never inside a training window) as its [MASK] token. */
+export const MASK_ID = 0;
+export const MASK_RATE = 0.15;
 
 export type LayerParams = {
   ln1g: Array;
@@ -141,9 +150,9 @@ function dropout(x: Array, rate: number, key: Array | null): Array {
  * nn.dotProductAttention. Measured against an attention written with batched matmuls: faster (650 vs 437
  * training tokens/s) and no more memory.
  */
-function sdpaCausalAttention(qkv: Array, B: number, T: number, N: number, H: number): Array {
+function sdpaAttention(qkv: Array, B: number, T: number, N: number, H: number, isCausal: boolean): Array {
   const [q, k, v] = np.split(qkv, 3, -1).map((a) => a.reshape([B, T, N, H]));
-  return nn.dotProductAttention(q, k, v, { isCausal: true }).reshape([B, T, N * H]);
+  return nn.dotProductAttention(q, k, v, { isCausal }).reshape([B, T, N * H]);
 }
 
 export interface ForwardOptions {
@@ -161,8 +170,9 @@ export interface ForwardResult {
 }
 
 /**
- * tokens: int32 [B, T] (T <= maxLen). Causal attention, so right-padding never changes the outputs of the
- * real tokens before it.
+ * tokens: int32 [B, T] (T <= maxLen). Causal attention (the default objective), so right-padding never changes
+ * the outputs of the real tokens before it. A 'masked' model attends both ways and has no padding mask here:
+ * it is trained on full windows; the ONNX graph (onnx-export.ts) masks padding keys for encoding.
  */
 export function forward(c: LmConfig, p: LmParams, tokens: Array, opts: ForwardOptions): ForwardResult {
   const [B, T] = tokens.shape;
@@ -184,7 +194,7 @@ export function forward(c: LmConfig, p: LmParams, tokens: Array, opts: ForwardOp
   p.layers.forEach((L, i) => {
     const h = layerNorm(x.ref, L.ln1g, L.ln1b);
     const qkv = np.matmul(h, L.wqkv).add(L.bqkv);
-    const att = sdpaCausalAttention(qkv, B, T, c.nHeads, H);
+    const att = sdpaAttention(qkv, B, T, c.nHeads, H, c.objective !== 'masked');
     const attOut = dropout(np.matmul(att, L.wo).add(L.bo), c.dropout, nextKey());
     x = x.add(attOut);
     const h2 = layerNorm(x.ref, L.ln2g, L.ln2b);
@@ -219,4 +229,19 @@ export function lmLoss(c: LmConfig, p: LmParams, tokens: Array, weights: Array, 
   const picked = logp.mul(nn.oneHot(targets, c.vocabSize)).sum(-1);
   const total = weights.ref.sum();
   return picked.mul(weights).sum().neg().div(np.maximum(total, 1));
+}
+
+/**
+ * Masked-token loss (BERT style, the 'masked' objective): MASK_RATE of the real positions (weights > 0) are
+ * replaced by MASK_ID and predicted from both sides. tokens [B, T] int32, weights [B, T]. `maskKey` picks the
+ * positions (a fixed key gives a fixed held-out mask); `dropoutKey` as in forward. Returns a scalar.
+ */
+export function maskedLmLoss(c: LmConfig, p: LmParams, tokens: Array, weights: Array, maskKey: Array, dropoutKey: Array | null): Array {
+  const picked = random.bernoulli(maskKey, MASK_RATE, tokens.shape).astype(np.float32).mul(weights);
+  const inputs = np.where(picked.ref.greater(0), MASK_ID, tokens.ref).astype(np.int32);
+  const { logits } = forward(c, p, inputs, { key: dropoutKey });
+  const logp = nn.logSoftmax(logits!, -1);
+  const target = logp.mul(nn.oneHot(tokens, c.vocabSize)).sum(-1);
+  const total = picked.ref.sum();
+  return target.mul(picked).sum().neg().div(np.maximum(total, 1));
 }

@@ -64,12 +64,12 @@ export function lmToOnnx(c: LmConfig, weights: Record<string, Float32Array>, opt
   const pos = g.one('Slice', [param('posEmb', [c.maxLen, d]), zero1, seqLen, axis0]);
   let x = g.one('Add', [tok, pos]);
 
-  // Additive attention mask [B, 1, T, T]: causal, plus -1e9 on padding keys.
+  // Additive attention mask [B, 1, T, T]: causal (not for a 'masked' model), plus -1e9 on padding keys.
   const causal = g.one('Slice', [g.float('causal_mask', causalMask(c.maxLen), [c.maxLen, c.maxLen]), zero2, g.one('Concat', [seqLen, seqLen], { axis: 0 }), axes01]);
   const keep = g.one('Cast', ['attention_mask'], { to: FLOAT });
   const padBias = g.one('Mul', [g.one('Sub', [keep, g.scalarFloat('const_one', 1)]), g.scalarFloat('const_big', 1e9)]);
   const padBias4 = g.one('Unsqueeze', [padBias, g.int64('const_axes_12', [1, 2])]);
-  const mask = g.one('Add', [causal, padBias4]);
+  const mask = c.objective === 'masked' ? padBias4 : g.one('Add', [causal, padBias4]);
 
   const graphOutputs: OnnxTypes.IValueInfoProto[] = [];
   const emit = (value: string, name: string) => {

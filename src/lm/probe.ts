@@ -22,9 +22,18 @@ export interface ProbeResult {
   phase: BenchmarkPhase;
   encoder: string;
   chosenC: { probe: number; tfidf: number };
+  /** Valid PR-AUC at the chosen C. */
   valid: { probe: number; tfidf: number };
-  test: { probe: { prAuc: number; rocAuc: number }; tfidf: { prAuc: number; rocAuc: number } };
+  /** null with `test: false` (design studies must not see test). */
+  test: { probe: { prAuc: number; rocAuc: number }; tfidf: { prAuc: number; rocAuc: number } } | null;
   rows: { train: number; valid: number; test: number };
+}
+
+export interface ProbeOptions {
+  dataDir?: string;
+  onProgress?: (done: number, total: number) => void;
+  /** Encode and score the test split (default true). False for model selection: test text is never read. */
+  test?: boolean;
 }
 
 export function pooledFeatures(e: EncodedCriteria): Float64Array {
@@ -47,11 +56,14 @@ export async function linearProbe(
   encoder: CriteriaEncoder,
   cache: EmbeddingCache | null,
   phase: BenchmarkPhase,
-  dataDir = resolveDataDir(),
-  onProgress?: (done: number, total: number) => void,
+  options: ProbeOptions = {},
 ): Promise<ProbeResult> {
-  const splits = { train: loadSplit(phase, 'train', dataDir), valid: loadSplit(phase, 'valid', dataDir), test: loadSplit(phase, 'test', dataDir) };
-  const all = [...splits.train.rows, ...splits.valid.rows, ...splits.test.rows];
+  const dataDir = options.dataDir ?? resolveDataDir();
+  const withTest = options.test ?? true;
+  const splits = { train: loadSplit(phase, 'train', dataDir), valid: loadSplit(phase, 'valid', dataDir), test: withTest ? loadSplit(phase, 'test', dataDir) : null };
+  const testRows = splits.test?.rows ?? [];
+  const all = [...splits.train.rows, ...splits.valid.rows, ...testRows];
+  const onProgress = options.onProgress;
   const { encoded } = await encodeWithCache(encoder, cache, all.map((r) => r.trial.criteria), onProgress);
   const feats = encoded.map(pooledFeatures);
   const nTr = splits.train.rows.length;
@@ -67,27 +79,31 @@ export async function linearProbe(
   const y = (rows: { label: 0 | 1 }[]) => rows.map((r) => r.label);
   const yTr = y(splits.train.rows);
   const yVa = y(splits.valid.rows);
-  const yTe = y(splits.test.rows);
+  const yTe = y(testRows);
   let best = { C: C_GRID[0], ap: -1 };
   for (const C of C_GRID) {
     const m = fitLogisticRegression(X(0, nTr), yTr, { C });
     const ap = averagePrecision(yVa, predictLogisticRegression(m, X(nTr, nTr + nVa)));
     if (ap > best.ap) best = { C, ap };
   }
-  const probe = predictLogisticRegression(fitLogisticRegression(X(0, nTr), yTr, { C: best.C }), X(nTr + nVa, all.length));
   let bestT = { C: C_GRID[0], ap: -1 };
   for (const C of C_GRID) {
     const p = fitPredictTfidf('lr', { C }, splits.train.rows, splits.valid.rows.map((r) => r.trial), 0);
     const ap = averagePrecision(yVa, p);
     if (ap > bestT.ap) bestT = { C, ap };
   }
-  const tfidf = fitPredictTfidf('lr', { C: bestT.C }, splits.train.rows, splits.test.rows.map((r) => r.trial), 0);
+  let test: ProbeResult['test'] = null;
+  if (withTest) {
+    const probe = predictLogisticRegression(fitLogisticRegression(X(0, nTr), yTr, { C: best.C }), X(nTr + nVa, all.length));
+    const tfidf = fitPredictTfidf('lr', { C: bestT.C }, splits.train.rows, testRows.map((r) => r.trial), 0);
+    test = { probe: { prAuc: averagePrecision(yTe, probe), rocAuc: rocAuc(yTe, probe) }, tfidf: { prAuc: averagePrecision(yTe, tfidf), rocAuc: rocAuc(yTe, tfidf) } };
+  }
   return {
     phase,
     encoder: encoder.name,
     chosenC: { probe: best.C, tfidf: bestT.C },
     valid: { probe: best.ap, tfidf: bestT.ap },
-    test: { probe: { prAuc: averagePrecision(yTe, probe), rocAuc: rocAuc(yTe, probe) }, tfidf: { prAuc: averagePrecision(yTe, tfidf), rocAuc: rocAuc(yTe, tfidf) } },
-    rows: { train: nTr, valid: nVa, test: splits.test.rows.length },
+    test,
+    rows: { train: nTr, valid: nVa, test: testRows.length },
   };
 }

@@ -157,6 +157,18 @@ test('training lowers the loss on a repeated tiny corpus', async () => {
   assert.ok(curve[7].heldOutLoss < curve[0].heldOutLoss - 0.5, `held-out ${curve[0].heldOutLoss} -> ${curve[7].heldOutLoss}`);
 });
 
+test('the masked objective trains too (bidirectional, masked-token loss starting near log V and falling)', async () => {
+  const dir = path.join(root, 'masked');
+  const base = options(dir);
+  await trainLm(options(dir, { lr: 1e-2, steps: 8, evalEverySteps: 4, evalTokens: 256, model: { ...base.model, objective: 'masked' } }));
+  const curve = JSON.parse(readFileSync(path.join(dir, 'training_log.json'), 'utf8')).curve as { step: number; trainLoss: number; heldOutLoss?: number }[];
+  const config = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  assert.equal(config.model.objective, 'masked');
+  assert.ok(Math.abs(curve[0].trainLoss - Math.log(VOCAB)) < 0.3, `first loss ${curve[0].trainLoss}`);
+  assert.ok(curve.at(-1)!.trainLoss < curve[0].trainLoss - 0.3, `loss ${curve[0].trainLoss} -> ${curve.at(-1)!.trainLoss}`);
+  assert.ok(curve.filter((p) => p.heldOutLoss !== undefined).every((p) => Number.isFinite(p.heldOutLoss)));
+});
+
 test('resume refuses a checkpoint written with other options, another tokenizer or another corpus', async () => {
   const dir = path.join(root, 'd');
   mkdirSync(dir, { recursive: true });

@@ -16,7 +16,7 @@ import { readSafetensors, writeSafetensors, type Tensor } from '../runtime/safet
 import { removeStaleTemps, writeFileAtomic } from '../runtime/atomic-write.ts';
 import { buildLmCorpus, type LmCorpus } from './corpus.ts';
 import { BOS_ID, CriteriaTokenizer, EOS_ID, trainTokenizer } from './tokenizer.ts';
-import { countParameters, initParams, lmLoss, paramsFromFlat, paramsToFlat, parameterShapes, type LmConfig, type LmParams } from './model.ts';
+import { countParameters, initParams, lmLoss, maskedLmLoss, paramsFromFlat, paramsToFlat, parameterShapes, type LmConfig, type LmParams } from './model.ts';
 import { arraysToTensors, tensorsToArrays } from './params-io.ts';
 import { resolveDataDir } from '../data/splits.ts';
 
@@ -214,12 +214,27 @@ export async function trainLm(options: LmTrainOptions): Promise<LmTrainResult> {
   const decayFlat = Object.fromEntries(Object.entries(shapes).map(([k, s]) => [k, s.length === 2]));
   const decayMask = paramsFromFlat(c, decayFlat as never) as never;
 
+  // The objective's loss: next-token (causal, toks [B, T+1]; the step key is the dropout key, as the shipped
+  // model was trained) or masked tokens (the first T of each row; the step key splits into dropout and mask).
+  const objectiveLoss = (pp: LmParams, toks: Array, w: Array, key: Array | null, maskKey: Array | null) => {
+    if (c.objective !== 'masked') {
+      maskKey?.dispose();
+      return lmLoss(c, pp, toks, w, key);
+    }
+    if (maskKey === null) {
+      const [dropKey, mk] = np.split(random.split(key!, 2), 2, 0).map((k) => k.reshape([2]));
+      return maskedLmLoss(c, pp, toks.slice([], [0, T]), w, mk, dropKey);
+    }
+    key?.dispose();
+    return maskedLmLoss(c, pp, toks.slice([], [0, T]), w, maskKey, null);
+  };
   const trainStep = jit((p: LmParams, s: AdamState<LmParams>, toks: Array, w: Array, key: Array, lr: Array) => {
-    const [loss, grads] = valueAndGrad((pp: LmParams) => lmLoss(c, pp, toks, w, key))(tree.ref(p));
+    const [loss, grads] = valueAndGrad((pp: LmParams) => objectiveLoss(pp, toks, w, key, null))(tree.ref(p));
     const [p2, s2, norm] = adamUpdate(p, grads, s, lr, { ...DEFAULT_ADAM, weightDecay: o.weightDecay }, o.clipNorm, decayMask);
     return [p2, s2, loss, norm] as [LmParams, AdamState<LmParams>, Array, Array];
   });
-  const evalLoss = jit((p: LmParams, toks: Array, w: Array) => lmLoss(c, p, toks, w, null));
+  // Held-out masks are fixed (one key per batch position in the held-out stream), so evaluations compare.
+  const evalLoss = jit((p: LmParams, toks: Array, w: Array, maskKey: Array) => objectiveLoss(p, toks, w, null, maskKey));
 
   const batchFrom = (stream: Int32Array, starts: number[]): [Array, Array] => {
     const toks = new Int32Array(starts.length * (T + 1));
@@ -241,7 +256,7 @@ export async function trainLm(options: LmTrainOptions): Promise<LmTrainResult> {
       while (starts.length < B) starts.push(heldStream.length); // all-padding rows keep the jitted shape
       const [toks, w] = batchFrom(heldStream, starts);
       const n = (await w.ref.sum().data())[0];
-      const loss = (await evalLoss(tree.ref(params), toks, w).data())[0];
+      const loss = (await evalLoss(tree.ref(params), toks, w, random.key(o.seed + start)).data())[0];
       total += loss * n;
       count += n;
     }

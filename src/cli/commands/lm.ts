@@ -61,17 +61,20 @@ Examples:
       const { progressBar } = await import('../progress.ts');
       const encoder = await loadEncoder(opts.encoder);
       let bar: ReturnType<typeof progressBar> | null = null;
-      const r = await linearProbe(encoder, new EmbeddingCache(defaultCacheDir(), encoder.id), phase as 'I' | 'II' | 'III', opts.data, (d, t) => {
-        bar ??= progressBar(`encode phase ${phase}`, t);
-        bar.update(d);
+      const r = await linearProbe(encoder, new EmbeddingCache(defaultCacheDir(), encoder.id), phase as 'I' | 'II' | 'III', {
+        dataDir: opts.data,
+        onProgress: (d, t) => {
+          bar ??= progressBar(`encode phase ${phase}`, t);
+          bar.update(d);
+        },
       });
       (bar as ReturnType<typeof progressBar> | null)?.stop();
       if (opts.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
       else
         process.stdout.write(
           `linear probe, phase ${phase} (train ${r.rows.train}, C on valid ${r.rows.valid}, test ${r.rows.test}); encoder: ${r.encoder}\n` +
-            `  pooled fine-level LM features + LR (C=${r.chosenC.probe}): test PR-AUC ${r.test.probe.prAuc.toFixed(3)} ROC-AUC ${r.test.probe.rocAuc.toFixed(3)}\n` +
-            `  TF-IDF + LR, same rows     (C=${r.chosenC.tfidf}): test PR-AUC ${r.test.tfidf.prAuc.toFixed(3)} ROC-AUC ${r.test.tfidf.rocAuc.toFixed(3)}\n`,
+            `  pooled fine-level LM features + LR (C=${r.chosenC.probe}): test PR-AUC ${r.test!.probe.prAuc.toFixed(3)} ROC-AUC ${r.test!.probe.rocAuc.toFixed(3)}\n` +
+            `  TF-IDF + LR, same rows     (C=${r.chosenC.tfidf}): test PR-AUC ${r.test!.tfidf.prAuc.toFixed(3)} ROC-AUC ${r.test!.tfidf.rocAuc.toFixed(3)}\n`,
         );
     });
   lm.command('info')
