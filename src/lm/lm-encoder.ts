@@ -119,7 +119,7 @@ export class LmCriteriaEncoder implements CriteriaEncoder {
     this.batchTokens = options.batchTokens ?? 4096;
     this.threads = options.threads;
     this.id = `cladmop-lm:${lm.hash.slice(0, 32)}:layers=${this.layers.join(',')}:max=${this.maxTokensPerSection}:sections=v1:runtime=onnx`;
-    this.name = `cladmop criteria LM (own, trained on TOP non-test criteria; ${c.nLayers} layers, d=${c.dModel}; levels = layers ${this.layers.join('/')})`;
+    this.name = `cladmop criteria LM (own ${c.objective === 'masked' ? 'masked' : 'causal'} LM trained on TOP non-test criteria; ${c.nLayers} layers, d=${c.dModel}; levels = layers ${this.layers.join('/')})`;
   }
 
   private async getSession(): Promise<InferenceSession> {
