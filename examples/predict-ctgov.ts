@@ -3,7 +3,7 @@
  *
  *   node bin/run-ts.mjs examples/predict-ctgov.ts [MODEL_DIR]
  *
- * MODEL_DIR is a bundle written by `cladmop reproduce` (default runs/phase_I/model). The record below is
+ * MODEL_DIR is a bundle written by `cladmop reproduce` (default results/phase_I/model). The record below is
  * hand-written in the API v2 layout (what `curl https://clinicaltrials.gov/api/v2/studies/NCT...` returns);
  * its overallStatus and resultsSection are there to show they are ignored. Output: see examples/README.md.
  */
@@ -44,7 +44,7 @@ const study = {
   resultsSection: { participantFlowModule: { recruitmentDetails: 'ignored by cladmop' } },
 };
 
-const modelDir = process.argv[2] ?? 'runs/phase_I/model';
+const modelDir = process.argv[2] ?? 'results/phase_I/model';
 const model = await loadModel(modelDir); // the bundle and the criteria encoder it was trained on
 console.log(`model ${model.info.id.slice(0, 12)} (phase ${model.info.phase}, cladmop ${model.info.codeVersion}, calibration: ${model.info.calibration})`);
 

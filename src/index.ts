@@ -4,7 +4,7 @@
  * ```ts
  * import { loadModel, predict, explain, parseCtgovJson } from 'cladmop';
  *
- * const model = await loadModel('runs/phase_I/model');          // bundle + the criteria encoder it names
+ * const model = await loadModel('results/phase_I/model');          // bundle + the criteria encoder it names
  * const { trials } = parseCtgovJson(studyJsonText, { dataDir });   // ClinicalTrials.gov API v2 -> Trial + report
  * const [p] = await predict(model, trials);                        // { probability, rawProbability, warnings, missing, ... }
  * const e = await explain(model, trials[0]);                       // leave-one-out deltas per criterion, drug, disease

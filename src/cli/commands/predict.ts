@@ -38,14 +38,14 @@ interface PredictCommandOptions {
 const EXAMPLES = `
 Examples:
   # A TOP-format CSV (labels, status and why_stop are ignored) -> predictions CSV
-  $ cladmop predict --model runs/phase_I/model --input my_trials.csv --out predictions.csv
+  $ cladmop predict --model results/phase_I/model --input my_trials.csv --out predictions.csv
 
   # ClinicalTrials.gov API v2 JSON (one study or a search page), with criterion-level attributions
   $ curl -s 'https://clinicaltrials.gov/api/v2/studies/NCT01234567' > study.json
-  $ cladmop predict --model runs/phase_I/model --input study.json --explain --format ndjson
+  $ cladmop predict --model results/phase_I/model --input study.json --explain --format ndjson
 
   # NDJSON: one study, page or TOP-like record {nctid, phase, diseases, icdcodes, drugs, smiless, criteria} per line
-  $ cladmop predict --model runs/phase_I/model --input trials.ndjson --out predictions.ndjson
+  $ cladmop predict --model results/phase_I/model --input trials.ndjson --out predictions.ndjson
 
 The CSV output has columns nctid and probability, so it can be scored with
   $ cladmop evaluate --pred predictions.csv --truth outcomes.csv
@@ -234,7 +234,7 @@ export function register(program: Command, deps: PredictCommandDeps = {}): void 
   program
     .command('predict')
     .description('predict the success probability of trials (TOP CSV, ClinicalTrials.gov API v2 JSON, or NDJSON) with a saved model bundle')
-    .requiredOption('--model <dir>', 'model bundle directory (e.g. runs/phase_I/model from `cladmop reproduce`)')
+    .requiredOption('--model <dir>', 'model bundle directory (e.g. results/phase_I/model from `cladmop reproduce`)')
     .requiredOption('--input <file>', 'TOP CSV (.csv/.csv.gz), API v2 JSON (study or page), or NDJSON (.ndjson/.jsonl)')
     .option('--out <file>', 'output file (written atomically); stdout when absent')
     .option('--format <fmt>', 'csv or ndjson (default: from --out, else csv)')

@@ -28,7 +28,7 @@ interface ServeOptions {
 
 const EXAMPLES = `
 Examples:
-  $ cladmop serve --model runs/phase_I/model
+  $ cladmop serve --model results/phase_I/model
   $ curl -s localhost:8080/v1/predict -H 'content-type: application/json' \\
       -d @<(curl -s https://clinicaltrials.gov/api/v2/studies/NCT01234567)
   $ curl -s 'localhost:8080/v1/predict?explain=true' -H 'content-type: application/json' -d @record.json
