@@ -5,7 +5,7 @@ import { packBatch } from '../features/trial-batch.ts';
 import { OnnxScorer } from '../predict/onnx-scorer.ts';
 import { initJax } from '../runtime/jax-init.ts';
 import { treeToTensors } from '../runtime/param-tree.ts';
-import { syntheticTrials } from '../train/testing/synthetic-pretraining.ts';
+import { syntheticTrials } from '../train/testing/synthetic-trials.ts';
 import { classifyLogits, initCladmop, initLoraParams, type CladmopBatch, type CladmopLora, type CladmopParams } from './cladmop.ts';
 import { TINY_CLADMOP } from './testing/tiny-config.ts';
 

@@ -2,55 +2,20 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { init, numpy as np, tree } from '@jax-js/jax';
 import { averagePrecision } from '../eval/metrics/average-precision.ts';
-import { createRng } from '../eval/rng.ts';
-import { MOLECULE_INPUT, type DmFeatures } from '../features/dm-features.ts';
-import type { EncodedCriteria } from '../features/criteria-encoder.ts';
 import { initCladmop, type CladmopConfig } from '../model/cladmop.ts';
 import { treeToTensors } from '../runtime/param-tree.ts';
 import { finetune, predictProbabilities, type FinetuneOptions } from './finetune.ts';
-import type { PreparedTrial } from './prepare.ts';
-import { TINY_CLADMOP } from '../model/testing/tiny-config.ts';
+import { SYNTHETIC_CONFIG, syntheticTrials } from './testing/synthetic-trials.ts';
 
 await init('wasm');
 
 type Array = np.Array;
 
-// One level only: compiling the training step dominates the run time.
-const C: CladmopConfig = { ...TINY_CLADMOP, levels: [2] };
-
-/** Synthetic trials; the label depends on the first criteria feature and the drug n-grams, so it is learnable. */
-function makeTrials(n: number, seed: number, prefix: string): PreparedTrial[] {
-  const rng = createRng(seed);
-  const int = (lo: number, hi: number) => lo + Math.floor(rng() * (hi - lo));
-  return Array.from({ length: n }, (_, k) => {
-    const nInc = int(1, 9);
-    const nExc = int(2, 6);
-    const T = nInc + nExc;
-    const label = k % 3 === 0 ? 1 : 0;
-    const criteria: EncodedCriteria = {
-      levels: [0, 1, 2].map(() => Float32Array.from({ length: T * C.dEncoder }, (_, i) => 2 * rng() - 1 + (i % C.dEncoder === 0 ? label : 0))),
-      tokens: Array.from({ length: T }, () => int(1, 100)),
-      segments: Uint8Array.from({ length: T }, (_, t) => (t < nInc ? 0 : 1)),
-      dim: C.dEncoder,
-    };
-    const nMol = int(0, 3);
-    const molecules = new Float32Array(nMol * MOLECULE_INPUT);
-    for (let i = 0; i < molecules.length; i++) molecules[i] = i % MOLECULE_INPUT < 2048 ? (rng() < 0.05 ? 1 : 0) : rng();
-    const ids = (count: number, max: number) => Array.from({ length: count }, () => Array.from({ length: int(1, 5) }, () => int(1, max)));
-    const dm: DmFeatures = {
-      molecules,
-      nMolecules: nMol,
-      drugNgrams: [[label ? 3 : 5, int(6, C.nameBuckets)], ...ids(int(0, 2), C.nameBuckets)],
-      diseaseAncestors: ids(int(0, 3), C.icdVocab),
-      report: { invalidSmiles: [], placeboDropped: 0, unknownIcdCodes: [], truncated: [] },
-    };
-    return { nctid: `${prefix}${String(k).padStart(4, '0')}`, label, input: { criteria, dm } };
-  });
-}
+const C: CladmopConfig = SYNTHETIC_CONFIG;
 
 // 22 training trials in batches of 8: two full batches plus a padded one of the remaining 6 each epoch.
-const train = makeTrials(22, 1, 'NCT9');
-const valid = makeTrials(10, 3, 'NCT8');
+const train = syntheticTrials(22, 1, 'NCT9', { learnable: true });
+const valid = syntheticTrials(10, 3, 'NCT8', { learnable: true });
 const options = (over: Partial<FinetuneOptions> = {}): FinetuneOptions => ({
   config: C,
   seed: 4,

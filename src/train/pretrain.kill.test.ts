@@ -10,7 +10,7 @@ import { initJax } from '../runtime/jax-init.ts';
 import { treeToTensors } from '../runtime/param-tree.ts';
 import { readSafetensors } from '../runtime/safetensors.ts';
 import { pretrain, type PretrainEpoch } from './pretrain.ts';
-import { syntheticPretrainOptions, syntheticTrials } from './testing/synthetic-pretraining.ts';
+import { syntheticPretrainOptions, syntheticTrials } from './testing/synthetic-trials.ts';
 
 await initJax();
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cladmop-kill-test-'));

@@ -7,7 +7,7 @@ import { init, tree } from '@jax-js/jax';
 import { treeToTensors } from '../runtime/param-tree.ts';
 import { readSafetensors } from '../runtime/safetensors.ts';
 import { epochBatches, pretrain, type PretrainEpoch, type PretrainOptions } from './pretrain.ts';
-import { syntheticPretrainOptions, syntheticTrials } from './testing/synthetic-pretraining.ts';
+import { syntheticPretrainOptions, syntheticTrials } from './testing/synthetic-trials.ts';
 
 await init('wasm');
 

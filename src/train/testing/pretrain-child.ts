@@ -5,7 +5,7 @@
  */
 import { initJax } from '../../runtime/jax-init.ts';
 import { pretrain } from '../pretrain.ts';
-import { syntheticPretrainOptions, syntheticTrials } from './synthetic-pretraining.ts';
+import { syntheticPretrainOptions, syntheticTrials } from './synthetic-trials.ts';
 
 await initJax();
 const checkpoint = process.argv[2];

@@ -1,5 +1,5 @@
 /**
- * Small synthetic pre-training data for tests: random criteria states (3..14 tokens) and DM features, with the
+ * Small synthetic training data for tests: random criteria states (3..14 tokens) and DM features, with the
  * options of a two-epoch run that takes seconds. Shared by the in-process and the kill -9 resume tests.
  */
 import { createRng } from '../../eval/rng.ts';
@@ -13,8 +13,11 @@ import type { PretrainOptions } from '../pretrain.ts';
 // One level only: every trainable leaf costs optimiser kernels, and compiling the training step dominates.
 export const SYNTHETIC_CONFIG: CladmopConfig = { ...TINY_CLADMOP, levels: [2] };
 
-/** Label 1 for every third trial. Deterministic in (n, seed, prefix). */
-export function syntheticTrials(n: number, seed: number, prefix: string): PreparedTrial[] {
+/**
+ * Label 1 for every third trial. Deterministic in (n, seed, prefix). `learnable`: the label is written into the
+ * first criteria feature and the first drug's n-gram (3 or 5), so a classifier can learn it (fine-tuning tests).
+ */
+export function syntheticTrials(n: number, seed: number, prefix: string, o: { learnable?: boolean } = {}): PreparedTrial[] {
   const C = SYNTHETIC_CONFIG;
   const rng = createRng(seed);
   const int = (lo: number, hi: number) => lo + Math.floor(rng() * (hi - lo));
@@ -22,8 +25,10 @@ export function syntheticTrials(n: number, seed: number, prefix: string): Prepar
     const nInc = int(1, 9);
     const nExc = int(2, 6);
     const T = nInc + nExc;
+    const label = k % 3 === 0 ? 1 : 0;
+    const signal = o.learnable ? label : 0;
     const criteria: EncodedCriteria = {
-      levels: [0, 1, 2].map(() => Float32Array.from({ length: T * C.dEncoder }, () => 2 * rng() - 1)),
+      levels: [0, 1, 2].map(() => Float32Array.from({ length: T * C.dEncoder }, (_, i) => 2 * rng() - 1 + (i % C.dEncoder === 0 ? signal : 0))),
       tokens: Array.from({ length: T }, () => int(1, 100)),
       segments: Uint8Array.from({ length: T }, (_, t) => (t < nInc ? 0 : 1)),
       dim: C.dEncoder,
@@ -35,11 +40,11 @@ export function syntheticTrials(n: number, seed: number, prefix: string): Prepar
     const dm: DmFeatures = {
       molecules,
       nMolecules: nMol,
-      drugNgrams: ids(int(1, 3), C.nameBuckets),
+      drugNgrams: o.learnable ? [[label ? 3 : 5, int(6, C.nameBuckets)], ...ids(int(0, 2), C.nameBuckets)] : ids(int(1, 3), C.nameBuckets),
       diseaseAncestors: ids(int(0, 3), C.icdVocab),
       report: { invalidSmiles: [], placeboDropped: 0, unknownIcdCodes: [], truncated: [] },
     };
-    return { nctid: `${prefix}${String(k).padStart(4, '0')}`, label: k % 3 === 0 ? 1 : 0, input: { criteria, dm } };
+    return { nctid: `${prefix}${String(k).padStart(4, '0')}`, label, input: { criteria, dm } };
   });
 }
 
