@@ -1,8 +1,10 @@
 /**
  * Benchmark 2: the criteria LM (src/lm/model.ts) at its shipped configuration (DEFAULT_LM_TRAIN.model).
  *
- *   --part forward --batch B   encoder forward (jit, hidden states of the three levels as LmCriteriaEncoder
- *                              reads them, no logits) on B x maxLen tokens: tokens/s.
+ *   --part forward --batch B   the frozen encoder's forward as LmCriteriaEncoder runs it: the ONNX graph of the
+ *                              LM (src/lm/onnx-export.ts) in onnxruntime-node, hidden states of the three levels,
+ *                              no logits, on B x maxLen tokens: tokens/s. Beside it, the same forward jitted in
+ *                              jax-js (the training runtime) at min(B, 4) rows, for comparison.
  *   --part train [--batch 2]   the jitted training step of src/lm/train-lm.ts (loss + gradients + AdamW with
  *                              clipping and the weight-decay mask, dropout on) on B x maxLen tokens: tokens/s.
  *
@@ -14,8 +16,10 @@
  */
 import { init, jit, numpy as np, random, tree, valueAndGrad } from '@jax-js/jax';
 import { DEFAULT_LM_TRAIN } from '../src/lm/train-lm.ts';
-import { forward, initParams, lmLoss, paramsFromFlat, parameterShapes, countParameters, type LmParams } from '../src/lm/model.ts';
+import { forward, initParams, lmLoss, paramsFromFlat, paramsToFlat, parameterShapes, countParameters, type LmParams } from '../src/lm/model.ts';
 import { evenlySpacedLayers } from '../src/lm/lm-encoder.ts';
+import { lmToOnnx } from '../src/lm/onnx-export.ts';
+import { arraysToTensors } from '../src/lm/params-io.ts';
 import { adamInit, adamUpdate, DEFAULT_ADAM, type AdamState } from '../src/train/adam.ts';
 import { isOutOfMemory, log, numberOption, round, runBench, stats, timeIt } from './common.ts';
 import { lmForwardFlops, lmTrainFlops } from './flops.ts';
@@ -43,27 +47,42 @@ await runBench('lm', async (args, { notes }) => {
   if (part === 'forward') {
     const B = numberOption(args, 'batch', 16);
     const layers = evenlySpacedLayers(c.nLayers);
-    const fwd = jit((p: LmParams, tokens: Array) => forward(c, p, tokens, { key: null, logits: false, returnLayers: layers }).hidden);
     const toks = randomTokens(B, T, c.vocabSize, 7);
-    const run = async () => {
-      const hidden = fwd(tree.ref(params), np.array(toks, { dtype: np.int32 }).reshape([B, T]));
-      // Like LmCriteriaEncoder: the hidden states are read back to the host.
-      await Promise.all(hidden.map((h) => h.data()));
+    // onnxruntime: the production path.
+    const ort = await import('onnxruntime-node');
+    const weights = Object.fromEntries(Object.entries(await arraysToTensors(paramsToFlat(params))).map(([k, t]) => [k, t.data as Float32Array]));
+    const session = await ort.InferenceSession.create(lmToOnnx(c, weights, { hiddenLayers: layers, lastHiddenState: false }), { graphOptimizationLevel: 'all' });
+    const feeds = {
+      input_ids: new ort.Tensor('int64', BigInt64Array.from(toks, (v) => BigInt(v)), [B, T]),
+      attention_mask: new ort.Tensor('int64', new BigInt64Array(B * T).fill(1n), [B, T]),
     };
-    let ms: number[];
+    const ortMs = await timeIt(async () => void (await session.run(feeds)), { warmup: args.quick ? 1 : 2, repeats: args.quick ? 2 : 8, log, label: `onnxruntime forward ${B}x${T}` });
+    await session.release();
+    // jax-js, for comparison (its wasm heap limits the batch).
+    const Bj = Math.min(B, 4);
+    const fwd = jit((p: LmParams, tokens: Array) => forward(c, p, tokens, { key: null, logits: false, returnLayers: layers }).hidden);
+    const jt = toks.subarray(0, Bj * T);
+    let jaxMs: number[] | null = null;
     try {
-      ms = await timeIt(run, { warmup: args.quick ? 1 : 2, repeats: args.quick ? 2 : 8, log, label: `forward ${B}x${T}` });
+      jaxMs = await timeIt(
+        async () => {
+          const hidden = fwd(tree.ref(params), np.array(Int32Array.from(jt), { dtype: np.int32 }).reshape([Bj, T]));
+          await Promise.all(hidden.map((h) => h.data()));
+        },
+        { warmup: 1, repeats: args.quick ? 1 : 3, log, label: `jax-js forward ${Bj}x${T}` },
+      );
     } catch (err) {
       if (!isOutOfMemory(err)) throw err;
-      return { status: 'error', reason: `batch ${B}x${T} does not fit the wasm heap: ${(err as Error).message}`, method: '', metrics: { ...base, batch: B, outOfMemory: true } };
+      notes.push(`jax-js forward ${Bj}x${T} does not fit the wasm heap`);
     }
-    const s = stats(ms);
+    const s = stats(ortMs);
     const flops = B * lmForwardFlops(c, T, false).total;
+    const js = jaxMs ? stats(jaxMs) : null;
     return {
       method:
-        `jit(forward) of src/lm/model.ts as LmCriteriaEncoder runs it (no dropout, no logits, hidden states of layers ${layers.join('/')} ` +
-        `copied to the host) on ${B}x${T} random tokens; median of ${s.n} after warm-up; tokens/s = ${B * T} / median; ` +
-        `GFLOP/s from analytical matmul FLOPs (dense attention).`,
+        `LmCriteriaEncoder's forward: the ONNX graph of src/lm/model.ts (src/lm/onnx-export.ts, hidden states of layers ${layers.join('/')}, no logits) ` +
+        `in onnxruntime-node (graph optimisation all, intra-op threads = cores), session.run on ${B}x${T} random tokens incl. output copy; median of ${s.n} after warm-up; ` +
+        `tokens/s = ${B * T} / median; GFLOP/s from analytical matmul FLOPs (dense attention). Beside it: jit(forward) in jax-js on ${Bj}x${T}.`,
       metrics: {
         ...base,
         batch: B,
@@ -72,6 +91,7 @@ await runBench('lm', async (args, { notes }) => {
         tokensPerSecond: round((B * T) / (s.median / 1000), 1),
         flopsPerBatch: flops,
         gflops: round(flops / (s.median / 1000) / 1e9, 2),
+        jaxjs: js ? { batch: Bj, msMedian: round(js.median, 1), tokensPerSecond: round((Bj * T) / (js.median / 1000), 1) } : null,
       },
     };
   }

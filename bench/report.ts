@@ -173,6 +173,10 @@ export function headline(b: BenchEntry): string {
       return `${ortText}; jax-js ${fmt(x.jax.gflops)} GFLOP/s (median ${fmt(x.jax.gflopsMedian)})${x.jaxOverOnnxruntime ? ` = ${fmt(100 * x.jaxOverOnnxruntime, 0)}% of onnxruntime` : ''}`;
     }
     case 'lm-forward':
+      return (
+        `onnxruntime, batch ${x.batch}x${x.seqLen}: ${fmt(x.tokensPerSecond, 0)} tokens/s, ${fmt(x.ms.median, 0)} ms/batch, ${fmt(x.gflops, 2)} GFLOP/s` +
+        (x.jaxjs ? `; jax-js (${x.jaxjs.batch}x${x.seqLen}): ${fmt(x.jaxjs.tokensPerSecond, 0)} tokens/s` : '')
+      );
     case 'lm-train':
       return `batch ${x.batch}x${x.seqLen}: ${fmt(x.tokensPerSecond, 0)} tokens/s, ${fmt(x.ms.median, 0)} ms/batch, ${fmt(x.gflops, 2)} GFLOP/s`;
     case 'cladmop-pretrain':
