@@ -16,7 +16,7 @@ import { DEFAULT_PRETRAIN, makePretrainStep } from '../src/train/pretrain.ts';
 import { flatAdamInit, flattenTree } from '../src/train/flat-adam.ts';
 import { DEFAULT_FINETUNE, makeLoraFinetuneStep, type LoraArgs } from '../src/train/finetune.ts';
 import { packBatch, packDm, packGrouped } from '../src/features/trial-batch.ts';
-import { log, numberOption, round, runBench, stats, timeIt } from './common.ts';
+import { log, numberOption, round, runBench, stats, timeIt, msSummary } from './common.ts';
 import { BENCH_BATCH, BENCH_CRITERIA, benchConfig, parameterCounts, rng, syntheticTrials } from './synthetic.ts';
 
 
@@ -95,6 +95,6 @@ await runBench('cladmop-train', async (args) => {
   const s = stats(ms);
   return {
     method,
-    metrics: { ...base, ms: { median: round(s.median, 1), min: round(s.min, 1), max: round(s.max, 1), n: s.n }, stepsPerSecond: round(1000 / s.median, 3), trialsPerSecond: round((B * 1000) / s.median, 2) },
+    metrics: { ...base, ms: msSummary(s), stepsPerSecond: round(1000 / s.median, 3), trialsPerSecond: round((B * 1000) / s.median, 2) },
   };
 });

@@ -21,7 +21,7 @@ import { evenlySpacedLayers } from '../src/lm/lm-encoder.ts';
 import { lmToOnnx } from '../src/lm/onnx-export.ts';
 import { arraysToTensors } from '../src/lm/params-io.ts';
 import { adamInit, adamUpdate, DEFAULT_ADAM, type AdamState } from '../src/train/adam.ts';
-import { isOutOfMemory, log, numberOption, round, runBench, stats, timeIt } from './common.ts';
+import { isOutOfMemory, log, numberOption, round, runBench, stats, timeIt, msSummary, type Stats } from './common.ts';
 import { lmForwardFlops, lmTrainFlops } from './flops.ts';
 
 type Array = np.Array;
@@ -34,6 +34,11 @@ function randomTokens(B: number, T: number, vocab: number, seed: number): Int32A
     out[i] = 4 + (s % (vocab - 4)); // ids 0..3 are special tokens
   }
   return out;
+}
+
+/** Tokens per batch, timing, tokens/s and achieved GFLOP/s of a B x T workload of `flops` per call. */
+function tokenRate(B: number, T: number, s: Stats, flops: number) {
+  return { tokensPerBatch: B * T, ms: msSummary(s), tokensPerSecond: round((B * T) / (s.median / 1000), 1), gflops: round(flops / (s.median / 1000) / 1e9, 2) };
 }
 
 await runBench('lm', async (args, { notes }) => {
@@ -86,11 +91,8 @@ await runBench('lm', async (args, { notes }) => {
       metrics: {
         ...base,
         batch: B,
-        tokensPerBatch: B * T,
-        ms: { median: round(s.median, 1), min: round(s.min, 1), max: round(s.max, 1), n: s.n },
-        tokensPerSecond: round((B * T) / (s.median / 1000), 1),
+        ...tokenRate(B, T, s, flops),
         flopsPerBatch: flops,
-        gflops: round(flops / (s.median / 1000) / 1e9, 2),
         jaxjs: js ? { batch: Bj, msMedian: round(js.median, 1), tokensPerSecond: round((Bj * T) / (js.median / 1000), 1) } : null,
       },
     };
@@ -141,11 +143,8 @@ await runBench('lm', async (args, { notes }) => {
       metrics: {
         ...base,
         batch: B,
-        tokensPerBatch: B * T,
-        ms: { median: round(s.median, 1), min: round(s.min, 1), max: round(s.max, 1), n: s.n },
-        tokensPerSecond: round((B * T) / (s.median / 1000), 1),
+        ...tokenRate(B, T, s, flops),
         flopsPerStep: flops,
-        gflops: round(flops / (s.median / 1000) / 1e9, 2),
       },
     };
   }
