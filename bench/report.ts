@@ -142,7 +142,13 @@ export function evaluateTargets(benchmarks: Record<string, BenchEntry>, d: Recor
       threshold: '<= 15 min',
       measured: `${fmt(min, 1)} min (${m(rp).file})`,
       status: m(rp).answersTarget ? (min <= 15 ? 'pass' : 'miss') : 'not comparable',
-      note: m(rp).answersTarget ? undefined : `that run covered phases ${(m(rp).phases as string[]).join(', ') || '?'}${m(rp).quick ? ' with --quick' : ''}`,
+      note: m(rp).answersTarget
+        ? m(rp).pretrainCached === true
+          ? 'pre-training reused from the cache'
+          : m(rp).pretrainCached === false
+            ? 'pre-training included'
+            : undefined
+        : `that run was not a default phase I run (phases ${(m(rp).phases as string[]).join(', ') || '?'}${m(rp).quick ? ', --quick' : ''})`,
     });
   } else out.push({ target: 'reproduce --phase I end to end', threshold: '<= 15 min', measured: '–', status: 'not measured', note: rp?.reason ?? 'not run' });
   // 5. Peak RSS.
@@ -198,7 +204,17 @@ export function headline(b: BenchEntry): string {
         `predict latency p50 ${fmt(x.latencyMs.p50, 0)} ms, p90 ${fmt(x.latencyMs.p90, 0)}, p99 ${fmt(x.latencyMs.p99, 0)}; RSS ${x.rssMb.before} -> peak ${x.rssMb.peak} MB`
       );
     case 'reproduce':
-      return x.measured ? `${fmt(x.minutes, 1)} min from ${x.file} (${x.date.slice(0, 10)}; phases ${x.phases.join(', ')}${x.quick ? ', --quick' : ''})` : 'not measured';
+      if (!x.measured) return 'not measured';
+      return (
+        `${fmt(x.minutes, 1)} min from ${x.file} (${x.date.slice(0, 10)}; phases ${x.phases.join(', ')}${x.quick ? ', --quick' : ''}` +
+        `${x.pretrainCached === true ? '; pre-training from the cache' : x.pretrainCached === false ? '; pre-training included' : ''})` +
+        (x.stageSeconds
+          ? `; stages: ${Object.entries(x.stageSeconds as Record<string, number>)
+              .sort((a, b) => b[1] - a[1])
+              .map(([k, v]) => `${k} ${fmt(v / 60, 1)} min`)
+              .join(', ')}`
+          : '')
+      );
     default:
       return '';
   }

@@ -11,6 +11,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../src/data/splits.ts';
 import { round, runBench } from './common.ts';
+import { answersTarget, type ReproduceRun } from './reproduce-run.ts';
 
 export function candidateFiles(root = REPO_ROOT): string[] {
   const out: string[] = [];
@@ -27,22 +28,31 @@ export function candidateFiles(root = REPO_ROOT): string[] {
 }
 
 await runBench('reproduce', async () => {
-  const found: { file: string; mtime: number; seconds: number; phases: string[]; quick: boolean | null }[] = [];
+  const found: ReproduceRun[] = [];
   for (const file of candidateFiles()) {
     try {
       const m = JSON.parse(readFileSync(file, 'utf8'));
       if (typeof m.seconds !== 'number') continue;
       const phases = Array.isArray(m.phases) ? m.phases.map((p: { phase?: string }) => String(p?.phase)) : [];
-      found.push({ file, mtime: statSync(file).mtimeMs, seconds: m.seconds, phases, quick: typeof m.quick === 'boolean' ? m.quick : null });
+      found.push({
+        file,
+        mtime: statSync(file).mtimeMs,
+        seconds: m.seconds,
+        phases,
+        quick: typeof m.quick === 'boolean' ? m.quick : null,
+        options: m.options ?? null,
+        pretrainCached: typeof m.pretraining?.cached === 'boolean' ? m.pretraining.cached : null,
+        stageSeconds: m.stageSeconds ?? null,
+      });
     } catch {
       // not a reproduce metrics file
     }
   }
   found.sort((a, b) => b.mtime - a.mtime);
-  const method = 'read from the newest runs/*/metrics.json or results/phase_I/metrics.json with a `seconds` field (src/train/reproduce.ts writes it); not run by the bench';
-  const newest = found[0];
+  const method =
+    'read from the newest runs/*/metrics.json or results/phase_I/metrics.json with a `seconds` field (src/train/reproduce.ts writes it), preferring a full phase-I run with the default options; not run by the bench';
+  const newest = found.find(answersTarget) ?? found[0];
   if (!newest) return { status: 'unavailable', reason: 'not measured: no runs/*/metrics.json or results/phase_I/metrics.json with a `seconds` field', method, metrics: { measured: false } };
-  const phaseIOnly = newest.phases.length === 1 && newest.phases[0] === 'I';
   return {
     method,
     metrics: {
@@ -53,8 +63,10 @@ await runBench('reproduce', async () => {
       minutes: round(newest.seconds / 60, 2),
       phases: newest.phases,
       quick: newest.quick,
-      /** Only a full (not --quick) run of phase I alone answers the target. */
-      answersTarget: phaseIOnly && newest.quick === false,
+      /** Whether pre-training ran in this run (false) or its cached weights were reused (true); null = not recorded. */
+      pretrainCached: newest.pretrainCached,
+      stageSeconds: newest.stageSeconds,
+      answersTarget: answersTarget(newest),
     },
   };
 });

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { jit, numpy as np, tree } from '@jax-js/jax';
 import { DEFAULT_ADAM } from './adam.ts';
+import { DEFAULT_PRETRAIN_EPOCHS } from './variants.ts';
 import { flatAdamInit, flattenTree, makeFlatAdamStep, unflattenTree, type FlatAdamState, type FlatAdamStep } from './flat-adam.ts';
 import { initCladmop, infoNce, pairLogits, type CladmopBatch, type CladmopConfig, type CladmopParams } from '../model/cladmop.ts';
 import { packBatch } from '../features/trial-batch.ts';
@@ -42,7 +43,7 @@ export const DEFAULT_PRETRAIN: Omit<PretrainOptions, 'config' | 'checkpoint'> = 
   // Memory (jax-js wasm heap, capped at 4 GiB) limits batch and length: measured peak RSS at B = 16 is 3.2 GB
   // with 512 criteria tokens and 4.8 GB with 768; B = 32 does not fit at all (B^2 cross-encoded pairs).
   batchSize: 16,
-  epochs: 12,
+  epochs: DEFAULT_PRETRAIN_EPOCHS,
   lr: 1e-3,
   warmupSteps: 50,
   weightDecay: 0.01,

@@ -94,6 +94,16 @@ async function zeroShotScores(c: CladmopConfig, params: CladmopParams, trials: P
 export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: string; reportFile: string }> {
   await initJax();
   const started = Date.now();
+  // Wall-clock seconds per stage, summed over phases, written to metrics.json (where the time goes).
+  const stages: Record<string, number> = {};
+  const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
+    const t = Date.now();
+    try {
+      return await f();
+    } finally {
+      stages[name] = (stages[name] ?? 0) + (Date.now() - t) / 1000;
+    }
+  };
   const dataDir = resolveDataDir(o.dataDir);
   mkdirSync(o.outDir, { recursive: true });
   const encoder = await loadEncoder(o.encoder);
@@ -128,26 +138,28 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
     const tmp = path.join(o.outDir, `.texts-${process.pid}.json`);
     writeFileAtomic(tmp, JSON.stringify(missing));
     try {
-      await runCladmopChild(['embed', '--texts', tmp, '--encoder', o.encoder]);
+      await timed('encode criteria (frozen LM)', () => runCladmopChild(['embed', '--texts', tmp, '--encoder', o.encoder]));
     } finally {
       rmSync(tmp, { force: true });
     }
   }
   // Stage 2 (child process): pair-matching pre-training, cached by everything that determines it.
   o.log(`SCT-like corpus: ${plan.sct.stats.total} successful non-test, non-valid trials; ${plan.trials.length} used${o.quick ? ' [quick sample]' : ''}; ${plan.heldOut.length} successful valid trials held out for retrieval`);
-  if (!existsSync(plan.file)) {
+  const pretrainCached = existsSync(plan.file);
+  if (!pretrainCached) {
     const args = ['pretrain', '--encoder', o.encoder, '--epochs', String(o.pretrainEpochs), '--molecules', o.moleculeSource];
     if (o.quick) args.push('--quick');
     if (o.dataDir) args.push('--data', o.dataDir);
-    await runCladmopChild(args);
+    await timed('pre-training', () => runCladmopChild(args));
   } else o.log(`pre-trained weights reused from ${plan.file}`);
   const f = readSafetensors(plan.file);
   const pretrained: CladmopParams = treeFromTensors(initCladmop(config, 0), f.tensors, 'params', plan.file);
   const pretrainHistory = JSON.parse(f.metadata.history ?? '[]') as PretrainEpoch[];
   // Training time as recorded when the weights were made (0 s here when they came from the cache).
   const pretrainSeconds = pretrainHistory.at(-1)?.seconds ?? 0;
-  const heldTrials = await prep('held-out', plan.heldOut);
-  const retrieval: RetrievalScore = await retrievalScore(config, tree.ref(pretrained), heldTrials, plan.options);
+  const retrieval: RetrievalScore = await timed('held-out retrieval', async () =>
+    retrievalScore(config, tree.ref(pretrained), await prep('held-out', plan.heldOut), plan.options),
+  );
   const sct = plan.sct;
   const key = plan.key;
   const pretrainOptions = plan.options;
@@ -159,16 +171,20 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
     const loaded = splitsOf[phase];
     for (const split of ['train', 'valid', 'test']) o.log(describeSplit(loaded[split]));
     const rows = (split: string) => rowsOf[phase][split];
-    const train = await prep(`phase ${phase} train`, rows('train'));
-    const valid = await prep(`phase ${phase} valid`, rows('valid'));
-    const test = await prep(`phase ${phase} test`, rows('test'));
+    const [train, valid, test] = await timed('features (cached criteria states, molecules, ICD)', async () => [
+      await prep(`phase ${phase} train`, rows('train')),
+      await prep(`phase ${phase} valid`, rows('valid')),
+      await prep(`phase ${phase} test`, rows('test')),
+    ]);
     const testLabels = test.map((t) => t.label);
     const perSeed: PhaseResult['perSeed'] = [];
     const sum = new Float64Array(test.length);
     let bestModel: { params: CladmopParams; lora: CladmopLora; validPrAuc: number; seed: number } | null = null;
     for (const seed of o.quick ? o.seeds.slice(0, 1) : o.seeds) {
-      const ft = await finetune(tree.ref(pretrained), train, valid, { ...DEFAULT_FINETUNE, config, seed, maxEpochs: o.quick ? 3 : DEFAULT_FINETUNE.maxEpochs, log: o.log, onEpoch: (e, n) => o.progress?.(`fine-tune phase ${phase} seed ${seed}`, e, n) });
-      const probs = await predictProbabilities(config, tree.ref(ft.params), tree.ref(ft.lora), test, DEFAULT_FINETUNE);
+      const ft = await timed('fine-tuning (LoRA, all seeds)', () =>
+        finetune(tree.ref(pretrained), train, valid, { ...DEFAULT_FINETUNE, config, seed, maxEpochs: o.quick ? 3 : DEFAULT_FINETUNE.maxEpochs, log: o.log, onEpoch: (e, n) => o.progress?.(`fine-tune phase ${phase} seed ${seed}`, e, n) }),
+      );
+      const probs = await timed('test predictions', () => predictProbabilities(config, tree.ref(ft.params), tree.ref(ft.lora), test, DEFAULT_FINETUNE));
       probs.forEach((p, i) => (sum[i] += p));
       perSeed.push({ seed, bestEpoch: ft.bestEpoch, validPrAuc: ft.bestValidPrAuc, test: { f1: f1Score(testLabels, probs), prAuc: averagePrecision(testLabels, probs), rocAuc: rocAuc(testLabels, probs) }, history: ft.history });
       o.log(`phase ${phase} seed ${seed}: best epoch ${ft.bestEpoch} (valid PR-AUC ${ft.bestValidPrAuc.toFixed(4)}); test PR-AUC ${perSeed.at(-1)!.test.prAuc.toFixed(4)} ROC-AUC ${perSeed.at(-1)!.test.rocAuc.toFixed(4)}`);
@@ -180,9 +196,9 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
     }
     // Calibration of the bundled model (best seed): Platt scaling fitted on its valid predictions.
     const bm = bestModel!;
-    const validProbs = await predictProbabilities(config, tree.ref(bm.params), tree.ref(bm.lora), valid, DEFAULT_FINETUNE);
+    const validProbs = await timed('calibration', () => predictProbabilities(config, tree.ref(bm.params), tree.ref(bm.lora), valid, DEFAULT_FINETUNE));
     const calibration = fitPlatt(validProbs, valid.map((v) => v.label), { fittedOn: 'valid' });
-    const bestTest = await predictProbabilities(config, tree.ref(bm.params), tree.ref(bm.lora), test, DEFAULT_FINETUNE);
+    const bestTest = await timed('calibration', () => predictProbabilities(config, tree.ref(bm.params), tree.ref(bm.lora), test, DEFAULT_FINETUNE));
     const calibratedTest = bestTest.map((p) => applyCalibration(calibration, p));
     const calibrationReport = {
       method: 'platt (fitted on valid)',
@@ -194,7 +210,7 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
     const nSeeds = perSeed.length;
     const ensemble = Float64Array.from(sum, (s) => s / nSeeds);
     const ensembleMetrics = bootstrapMetrics(testLabels, ensemble, { seed: 2023 });
-    const zs = await zeroShotScores(config, tree.ref(pretrained), test, DEFAULT_PRETRAIN.batchSize, DEFAULT_PRETRAIN.maxCriteria);
+    const zs = await timed('zero-shot', () => zeroShotScores(config, tree.ref(pretrained), test, DEFAULT_PRETRAIN.batchSize, DEFAULT_PRETRAIN.maxCriteria));
     const zeroShot = { prAuc: averagePrecision(testLabels, zs), rocAuc: rocAuc(testLabels, zs) };
     // Baselines: same splits; in quick mode scored on the same subsampled test rows.
     const baselines: PhaseResult['baselines'] = [];
@@ -202,7 +218,7 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
     for (const model of ['lr', 'forest'] as const) {
       if (o.quick && model === 'forest') continue;
       const bdir = path.join(phaseDirOf(phase), `baseline_${model}`);
-      await runBaseline({ phase, model, dataDir, outDir: bdir });
+      await timed(`baseline TF-IDF + ${model}`, () => runBaseline({ phase, model, dataDir, outDir: bdir }));
       const predRows = readFileSync(path.join(bdir, 'predictions_test.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
       const byId = new Map(predRows.map(([id, p]) => [id, Number(p)]));
       const bp = test.map((t) => byId.get(t.nctid));
@@ -214,7 +230,7 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
       { method: 'CLaDMoP (ours)', probabilities: ensemble },
       ...baselineProbs,
     ]);
-    const few = await fewShot(
+    const few = await timed('few-shot', () => fewShot(
       config,
       pretrained,
       { train, valid, test, trainRows: rows('train'), testRows: rows('test') },
@@ -222,8 +238,9 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
       o.quick ? 1 : 5,
       o.quick ? 2 : 20,
       o.log,
-    );
+    ));
     const ablations: PhaseResult['ablations'] = [];
+    const tAblations = Date.now();
     for (const name of o.ablations) {
       const variant = variantByName(name);
       if (variant.name === 'main') continue;
@@ -255,6 +272,7 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
       ablations.push(row);
       o.log(`ablation ${variant.name}: valid PR-AUC ${row.validPrAuc.toFixed(4)}; test PR-AUC ${row.test.prAuc.toFixed(4)} ROC-AUC ${row.test.rocAuc.toFixed(4)}`);
     }
+    if (ablations.length > 0) stages['ablations'] = (stages['ablations'] ?? 0) + (Date.now() - tAblations) / 1000;
     // Outputs of this phase.
     const phaseDir = phaseDirOf(phase);
     writeFileAtomic(
@@ -328,7 +346,10 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
     quick: o.quick,
     encoder: { spec: o.encoder, id: encoder.id },
     moleculeSource: o.moleculeSource,
-    pretraining: { corpus: sct.stats, epochs: pretrainOptions.epochs, history: pretrainHistory, retrieval, seconds: pretrainSeconds, cacheKey: key },
+    pretraining: { corpus: sct.stats, epochs: pretrainOptions.epochs, history: pretrainHistory, retrieval, seconds: pretrainSeconds, cacheKey: key, cached: pretrainCached },
+    /** What this run did, so a timing is only compared with runs of the same kind (bench/reproduce.ts). */
+    options: { phases: o.phases, seeds: o.quick ? o.seeds.slice(0, 1) : o.seeds, ablations: o.ablations, pretrainEpochs: o.pretrainEpochs, encoder: o.encoder },
+    stageSeconds: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, Math.round(v * 10) / 10])),
     phases: results,
     paper: PAPER_RESULTS,
     seconds: (Date.now() - started) / 1000,
@@ -361,6 +382,7 @@ export function renderReport(m: {
   pretraining: { corpus: { total: number }; epochs: number; retrieval: RetrievalScore; seconds: number };
   phases: PhaseResult[];
   seconds: number;
+  stageSeconds?: Record<string, number>;
 }): string {
   const lines: string[] = [];
   lines.push('# CLaDMoP reproduction on TOP', '');
@@ -410,5 +432,9 @@ export function renderReport(m: {
     lines.push(`Seeds: ${r.perSeed.map((s) => `${s.seed} (best epoch ${s.bestEpoch}, valid PR-AUC ${f3(s.validPrAuc)}, test PR-AUC ${f3(s.test.prAuc)})`).join('; ')}. ${Math.round(r.seconds)} s.`, '');
   }
   lines.push(`Total time: ${Math.round(m.seconds)} s.`, '');
+  if (m.stageSeconds && Object.keys(m.stageSeconds).length > 0) {
+    const parts = Object.entries(m.stageSeconds).sort((x, y) => y[1] - x[1]);
+    lines.push(`Where the time went (wall-clock, summed over phases): ${parts.map(([k, v]) => `${k} ${Math.round(v)} s`).join('; ')}.`, '');
+  }
   return lines.join('\n');
 }

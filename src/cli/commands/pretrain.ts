@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.ts';
+import { DEFAULT_PRETRAIN_EPOCHS } from '../../train/variants.ts';
 import { loadEncoder } from '../../features/encoder-spec.ts';
 import { progressBar, type Progress } from '../progress.ts';
 
@@ -12,7 +13,7 @@ export function register(program: Command): void {
     .command('pretrain')
     .description('pair-matching pre-training (symmetric InfoNCE, no outcome labels) on the SCT-like corpus; result cached')
     .option('--encoder <spec>', 'criteria encoder: lm (shipped), lm:DIR, or onnx:DIR (a local Hugging Face ONNX export of a real LLM)', 'lm')
-    .option('--epochs <n>', 'pre-training epochs', (v) => parseInt(v, 10), 8)
+    .option('--epochs <n>', 'pre-training epochs (the paper does not give its number)', (v) => parseInt(v, 10), DEFAULT_PRETRAIN_EPOCHS)
     .option('--molecules <source>', 'top or names', 'top')
     .option('--quick', 'a 64-trial sample and one epoch (smoke test)')
     .option('--data <dir>', 'TOP data directory')

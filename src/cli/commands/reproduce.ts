@@ -4,6 +4,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.ts';
+import { DEFAULT_PRETRAIN_EPOCHS } from '../../train/variants.ts';
 import { PHASES } from '../../data/splits.ts';
 import type { BenchmarkPhase } from '../../data/trial.ts';
 import { progressBar, type Progress } from '../progress.ts';
@@ -18,7 +19,7 @@ export function register(program: Command): void {
     .option('--encoder <spec>', 'criteria encoder: lm (shipped), lm:DIR, or onnx:DIR (a local Hugging Face ONNX export of a real LLM)', 'lm')
     .option('--seeds <list>', 'fine-tuning seeds', '1,2,3')
     .option('--molecules <source>', 'molecule source: top (TOP SMILES as given) or names (re-derived from drug names)', 'top')
-    .option('--pretrain-epochs <n>', 'pre-training epochs (3: ~35 min on 2 cores; the paper does not give its number)', (v) => parseInt(v, 10), 3)
+    .option('--pretrain-epochs <n>', 'pre-training epochs (~6 min each on 2 cores; the paper does not give its number)', (v) => parseInt(v, 10), DEFAULT_PRETRAIN_EPOCHS)
     .option('--ablations <list>', 'ablation variants to run too: all, or a comma list of no-pretrain,G1S2,G3S0,fine-only,full-ft,all-trials-pretrain', '')
     .option('--data <dir>', 'TOP data directory')
     .addHelpText(
