@@ -14,4 +14,5 @@ test('only a full phase I run with the default options answers the reproduce tar
   assert.equal(answersTarget({ ...base, options: { ...base.options, seeds: [1] } }), false);
   assert.equal(answersTarget({ ...base, options: { ...base.options, pretrainEpochs: 1 } }), false);
   assert.equal(answersTarget({ ...base, options: { ...base.options, encoder: 'onnx:/models/biogpt' } }), false);
+  assert.equal(answersTarget({ ...base, options: { ...base.options, fewShot: false } }), false);
 });

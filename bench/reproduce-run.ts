@@ -7,7 +7,7 @@ export interface ReproduceRun {
   phases: string[];
   quick: boolean | null;
   /** Run options (written since session 3; older files have none and were default runs). */
-  options: { seeds?: number[]; ablations?: string[]; pretrainEpochs?: number; encoder?: string } | null;
+  options: { seeds?: number[]; ablations?: string[]; pretrainEpochs?: number; encoder?: string; fewShot?: boolean } | null;
   pretrainCached: boolean | null;
   stageSeconds: Record<string, number> | null;
 }
@@ -15,6 +15,6 @@ export interface ReproduceRun {
 /** A full run of phase I alone with the shipped defaults (3 seeds, no ablations): the run the target is about. */
 export function answersTarget(f: Pick<ReproduceRun, 'phases' | 'quick' | 'options'>): boolean {
   const o = f.options;
-  const defaults = !o || ((o.ablations ?? []).length === 0 && (o.seeds ?? [1, 2, 3]).length === 3 && (o.pretrainEpochs ?? 3) === 3 && (o.encoder ?? 'lm') === 'lm');
+  const defaults = !o || ((o.ablations ?? []).length === 0 && (o.seeds ?? [1, 2, 3]).length === 3 && (o.pretrainEpochs ?? 3) === 3 && (o.encoder ?? 'lm') === 'lm' && (o.fewShot ?? true));
   return f.phases.length === 1 && f.phases[0] === 'I' && f.quick === false && defaults;
 }

@@ -51,6 +51,8 @@ export interface ReproduceOptions {
   pretrainEpochs: number;
   /** Ablation variants to run besides the main model (names from train/variants.ts). */
   ablations: string[];
+  /** Run the few-shot experiment (default true). */
+  fewShot?: boolean;
   log: (line: string) => void;
   progress?: (label: string, done: number, total: number) => void;
 }
@@ -230,7 +232,7 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
       { method: 'CLaDMoP (ours)', probabilities: ensemble },
       ...baselineProbs,
     ]);
-    const few = await timed('few-shot', () => fewShot(
+    const few = o.fewShot === false ? [] : await timed('few-shot', () => fewShot(
       config,
       pretrained,
       { train, valid, test, trainRows: rows('train'), testRows: rows('test') },
@@ -348,7 +350,7 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
     moleculeSource: o.moleculeSource,
     pretraining: { corpus: sct.stats, epochs: pretrainOptions.epochs, history: pretrainHistory, retrieval, seconds: pretrainSeconds, cacheKey: key, cached: pretrainCached },
     /** What this run did, so a timing is only compared with runs of the same kind (bench/reproduce.ts). */
-    options: { phases: o.phases, seeds: o.quick ? o.seeds.slice(0, 1) : o.seeds, ablations: o.ablations, pretrainEpochs: o.pretrainEpochs, encoder: o.encoder },
+    options: { phases: o.phases, seeds: o.quick ? o.seeds.slice(0, 1) : o.seeds, ablations: o.ablations, pretrainEpochs: o.pretrainEpochs, encoder: o.encoder, fewShot: o.fewShot !== false },
     stageSeconds: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, Math.round(v * 10) / 10])),
     phases: results,
     paper: PAPER_RESULTS,

@@ -21,6 +21,7 @@ export function register(program: Command): void {
     .option('--molecules <source>', 'molecule source: top (TOP SMILES as given) or names (re-derived from drug names)', 'top')
     .option('--pretrain-epochs <n>', 'pre-training epochs (~6 min each on 2 cores; the paper does not give its number)', (v) => parseInt(v, 10), DEFAULT_PRETRAIN_EPOCHS)
     .option('--ablations <list>', 'ablation variants to run too: all, or a comma list of no-pretrain,G1S2,G3S0,fine-only,full-ft,all-trials-pretrain', '')
+    .option('--no-few-shot', 'skip the few-shot experiment (k = 16, 64, 256 x 5 draws), e.g. in an ablation run')
     .option('--data <dir>', 'TOP data directory')
     .addHelpText(
       'after',
@@ -29,9 +30,10 @@ Examples:
   $ cladmop reproduce --phase I --out runs/phase_I
   $ cladmop reproduce --phase all --out runs/all
   $ cladmop reproduce --quick --out /tmp/smoke
-  $ cladmop reproduce --phase I --ablations all --out runs/phase_I_ablations`,
+  $ cladmop reproduce --phase I --ablations all --out runs/phase_I_ablations
+  $ cladmop reproduce --phase I --seeds 1 --no-few-shot --ablations all --out runs/ablations_I`,
     )
-    .action(async (opts: { phase: string; out: string; quick?: boolean; encoder: string; seeds: string; molecules: string; pretrainEpochs: number; ablations: string; data?: string }) => {
+    .action(async (opts: { phase: string; out: string; quick?: boolean; encoder: string; seeds: string; molecules: string; pretrainEpochs: number; ablations: string; fewShot: boolean; data?: string }) => {
       const phases = opts.phase === 'all' ? [...PHASES] : [opts.phase.toUpperCase() as BenchmarkPhase];
       if (phases.some((p) => !PHASES.includes(p))) throw new CliError(`--phase must be I, II, III or all, got "${opts.phase}"`);
       const seeds = opts.seeds.split(',').map((s) => parseInt(s, 10));
@@ -58,6 +60,7 @@ Examples:
         moleculeSource: opts.molecules,
         pretrainEpochs: opts.pretrainEpochs,
         ablations,
+        fewShot: opts.fewShot,
         log: (line) => {
           bar?.p.stop();
           bar = null;
