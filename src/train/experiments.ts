@@ -16,7 +16,7 @@ import { accuracyScore } from '../eval/metrics/accuracy-score.ts';
 import { createRng } from '../eval/rng.ts';
 import type { LabelledTrial } from '../data/trial.ts';
 import { fitPredictTfidf } from '../baselines/fit-predict.ts';
-import { DEFAULT_FINETUNE, finetune, predictProbabilities } from './finetune.ts';
+import { DEFAULT_FINETUNE, finetune, predictProbabilities, type GroupedCriteria } from './finetune.ts';
 import type { PreparedTrial } from './prepare.ts';
 
 export interface FewShotResult {
@@ -55,6 +55,8 @@ export async function fewShot(
   repeats: number,
   maxEpochs: number,
   log: (line: string) => void,
+  /** Grouped criteria from `pretrained`'s grouping, shared with the other fine-tuning runs of the phase. */
+  grouped?: GroupedCriteria,
 ): Promise<FewShotResult[]> {
   const labels = data.train.map((t) => t.label);
   const testLabels = data.test.map((t) => t.label);
@@ -64,8 +66,8 @@ export async function fewShot(
     const base = { prAuc: [] as number[], rocAuc: [] as number[] };
     for (let r = 0; r < repeats; r++) {
       const pick = drawFewShot(labels, k, 1000 * k + r);
-      const ft = await finetune(tree.ref(pretrained), pick.map((i) => data.train[i]), data.valid, { ...DEFAULT_FINETUNE, config: c, seed: r + 1, maxEpochs });
-      const probs = await predictProbabilities(c, ft.params, ft.lora, data.test, DEFAULT_FINETUNE);
+      const ft = await finetune(tree.ref(pretrained), pick.map((i) => data.train[i]), data.valid, { ...DEFAULT_FINETUNE, config: c, seed: r + 1, maxEpochs, grouped });
+      const probs = await predictProbabilities(c, ft.params, ft.lora, data.test, DEFAULT_FINETUNE, grouped);
       ours.prAuc.push(averagePrecision(testLabels, probs));
       ours.rocAuc.push(rocAuc(testLabels, probs));
       const bp = fitPredictTfidf('lr', { C: 1 }, pick.map((i) => data.trainRows[i]), data.testRows.map((t) => t.trial), r);

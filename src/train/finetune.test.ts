@@ -4,7 +4,7 @@ import { init, numpy as np, tree } from '@jax-js/jax';
 import { averagePrecision } from '../eval/metrics/average-precision.ts';
 import { initCladmop, type CladmopConfig } from '../model/cladmop.ts';
 import { treeToTensors } from '../runtime/param-tree.ts';
-import { finetune, predictProbabilities, type FinetuneOptions } from './finetune.ts';
+import { finetune, GroupedCriteria, predictProbabilities, type FinetuneOptions } from './finetune.ts';
 import { SYNTHETIC_CONFIG, syntheticTrials } from './testing/synthetic-trials.ts';
 
 await init('wasm');
@@ -84,4 +84,24 @@ test('finetune (full): every weight is trained; the returned weights reproduce t
     assert.ok(got[name].data.some((v, i) => v !== pre[name].data[i]), `${name} was trained`);
   }
   tree.dispose([r.params, r.lora]);
+});
+
+test('GroupedCriteria: seeds sharing one grouping memo train and predict exactly as with their own grouping', async () => {
+  const pre = initCladmop(C, 3);
+  const memo = new GroupedCriteria(C, pre.grouping);
+  // The memo groups each trial once, whatever the batch it first appears in.
+  const some = await memo.of(valid.slice(0, 3), options());
+  assert.equal(memo.size, 3);
+  for (const seed of [4, 5]) {
+    const own = await finetune(tree.ref(pre), train, valid, options({ seed }));
+    const shared = await finetune(tree.ref(pre), train, valid, options({ seed, grouped: memo }));
+    assert.deepEqual(shared.history, own.history);
+    const a = await predictProbabilities(C, own.params, own.lora, train, options());
+    const b = await predictProbabilities(C, shared.params, shared.lora, train, options(), memo);
+    assert.deepEqual(b, a);
+  }
+  assert.equal(memo.size, train.length + valid.length);
+  // Already-grouped trials are returned as stored, not recomputed.
+  assert.equal((await memo.of(valid.slice(0, 3), options()))[0], some[0]);
+  tree.dispose(pre);
 });

@@ -47,6 +47,11 @@ export interface FinetuneOptions {
   maxCriteria: number;
   log?: (line: string) => void;
   onEpoch?: (epoch: number, total: number) => void;
+  /**
+   * LoRA mode: grouped criteria already computed with the same frozen grouping weights as `pretrained`'s
+   * (several seeds and few-shot draws fine-tune from one pre-trained model; see GroupedCriteria).
+   */
+  grouped?: GroupedCriteria;
 }
 
 export const DEFAULT_FINETUNE: Omit<FinetuneOptions, 'config'> = {
@@ -107,20 +112,52 @@ export async function groupAll(c: CladmopConfig, grouping: LevelGroupingParams[]
   return out;
 }
 
+/**
+ * Each trial's grouped criteria under one set of frozen grouping weights, computed on first use and kept.
+ * In LoRA fine-tuning the grouping blocks never change, and running them is most of the cost of scoring a
+ * trial, so the seeds, the few-shot draws, calibration and the test predictions of a phase all share one.
+ * `grouping` is borrowed: its owner keeps it alive while this is used. Trials are keyed by object identity.
+ */
+export class GroupedCriteria {
+  private readonly byTrial = new Map<PreparedTrial, Float32Array[]>();
+
+  constructor(
+    readonly config: CladmopConfig,
+    private readonly grouping: LevelGroupingParams[],
+  ) {}
+
+  async of(trials: PreparedTrial[], o: BatchOpts): Promise<Float32Array[][]> {
+    const missing = [...new Set(trials.filter((t) => !this.byTrial.has(t)))];
+    if (missing.length > 0) {
+      const computed = await groupAll(this.config, this.grouping, missing, o);
+      missing.forEach((t, i) => this.byTrial.set(t, computed[i]));
+    }
+    return trials.map((t) => this.byTrial.get(t)!);
+  }
+
+  get size(): number {
+    return this.byTrial.size;
+  }
+}
+
 function groupedShapes(c: CladmopConfig): [number, number][] {
   return c.levels.map(() => [c.centroids[c.centroids.length - 1], c.dModel]);
 }
 
-/** Probabilities of success (eval mode). Consumes `params` and `lora`. */
+/**
+ * Probabilities of success (eval mode). Consumes `params` and `lora`. `grouped`, when given, must come from
+ * the same grouping weights as `params.grouping` (see GroupedCriteria).
+ */
 export async function predictProbabilities(
   c: CladmopConfig,
   params: CladmopParams,
   lora: CladmopLora,
   trials: PreparedTrial[],
   o: BatchOpts,
+  groupedMemo?: GroupedCriteria,
 ): Promise<Float64Array> {
   const { grouping, ...rest } = params;
-  const grouped = await groupAll(c, grouping, trials, o);
+  const grouped = groupedMemo ? await groupedMemo.of(trials, o) : await groupAll(c, grouping, trials, o);
   tree.dispose(grouping);
   const probs = await predictFromGrouped(c, { ...rest, grouping: [] }, lora, trials, grouped, o);
   return probs;
@@ -189,8 +226,8 @@ export async function finetune(pretrained: CladmopParams, train: PreparedTrial[]
     grouping = base.grouping;
     // groupAll borrows `grouping` (does not consume it): passing tree.ref(grouping) leaked two references to
     // every grouping weight, so the returned params could never be freed.
-    groupedTrain = await groupAll(c, grouping, train, o);
-    groupedValid = await groupAll(c, grouping, valid, o);
+    groupedTrain = o.grouped ? await o.grouped.of(train, o) : await groupAll(c, grouping, train, o);
+    groupedValid = o.grouped ? await o.grouped.of(valid, o) : await groupAll(c, grouping, valid, o);
     frozen = { ...base, grouping: [] };
   }
   // Full mode: the whole model on criteria batches. LoRA mode: DM branch + head on grouped criteria. Both on

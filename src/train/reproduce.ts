@@ -30,7 +30,7 @@ import { DEFAULT_PRETRAIN, retrievalScore, type PretrainEpoch, type RetrievalSco
 import { MAIN_VARIANT, variantByName } from './variants.ts';
 import { fewShot, newDiseaseRows, scoreSubset, type FewShotResult, type SubsetScores } from './experiments.ts';
 import { cladmopConfigFor, featureContext, MoleculeFeaturizer, planPretraining, subsample } from './run-pretraining.ts';
-import { DEFAULT_FINETUNE, finetune, predictProbabilities, type FinetuneEpoch } from './finetune.ts';
+import { DEFAULT_FINETUNE, finetune, GroupedCriteria, predictProbabilities, type FinetuneEpoch } from './finetune.ts';
 import { initJax } from '../runtime/jax-init.ts';
 
 /** The paper's table (CLaDMoP, KDD 2025; values as recovered in shared/notes/paper.md). */
@@ -179,14 +179,16 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
       await prep(`phase ${phase} test`, rows('test')),
     ]);
     const testLabels = test.map((t) => t.label);
+    // The main model's grouping is frozen in every LoRA run of this phase: group each trial's criteria once.
+    const grouped = new GroupedCriteria(config, pretrained.grouping);
     const perSeed: PhaseResult['perSeed'] = [];
     const sum = new Float64Array(test.length);
     let bestModel: { params: CladmopParams; lora: CladmopLora; validPrAuc: number; seed: number } | null = null;
     for (const seed of o.quick ? o.seeds.slice(0, 1) : o.seeds) {
       const ft = await timed('fine-tuning (LoRA, all seeds)', () =>
-        finetune(tree.ref(pretrained), train, valid, { ...DEFAULT_FINETUNE, config, seed, maxEpochs: o.quick ? 3 : DEFAULT_FINETUNE.maxEpochs, log: o.log, onEpoch: (e, n) => o.progress?.(`fine-tune phase ${phase} seed ${seed}`, e, n) }),
+        finetune(tree.ref(pretrained), train, valid, { ...DEFAULT_FINETUNE, config, seed, grouped, maxEpochs: o.quick ? 3 : DEFAULT_FINETUNE.maxEpochs, log: o.log, onEpoch: (e, n) => o.progress?.(`fine-tune phase ${phase} seed ${seed}`, e, n) }),
       );
-      const probs = await timed('test predictions', () => predictProbabilities(config, tree.ref(ft.params), tree.ref(ft.lora), test, DEFAULT_FINETUNE));
+      const probs = await timed('test predictions', () => predictProbabilities(config, tree.ref(ft.params), tree.ref(ft.lora), test, DEFAULT_FINETUNE, grouped));
       probs.forEach((p, i) => (sum[i] += p));
       perSeed.push({ seed, bestEpoch: ft.bestEpoch, validPrAuc: ft.bestValidPrAuc, test: { f1: f1Score(testLabels, probs), prAuc: averagePrecision(testLabels, probs), rocAuc: rocAuc(testLabels, probs) }, history: ft.history });
       o.log(`phase ${phase} seed ${seed}: best epoch ${ft.bestEpoch} (valid PR-AUC ${ft.bestValidPrAuc.toFixed(4)}); test PR-AUC ${perSeed.at(-1)!.test.prAuc.toFixed(4)} ROC-AUC ${perSeed.at(-1)!.test.rocAuc.toFixed(4)}`);
@@ -198,9 +200,9 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
     }
     // Calibration of the bundled model (best seed): Platt scaling fitted on its valid predictions.
     const bm = bestModel!;
-    const validProbs = await timed('calibration', () => predictProbabilities(config, tree.ref(bm.params), tree.ref(bm.lora), valid, DEFAULT_FINETUNE));
+    const validProbs = await timed('calibration', () => predictProbabilities(config, tree.ref(bm.params), tree.ref(bm.lora), valid, DEFAULT_FINETUNE, grouped));
     const calibration = fitPlatt(validProbs, valid.map((v) => v.label), { fittedOn: 'valid' });
-    const bestTest = await timed('calibration', () => predictProbabilities(config, tree.ref(bm.params), tree.ref(bm.lora), test, DEFAULT_FINETUNE));
+    const bestTest = await timed('calibration', () => predictProbabilities(config, tree.ref(bm.params), tree.ref(bm.lora), test, DEFAULT_FINETUNE, grouped));
     const calibratedTest = bestTest.map((p) => applyCalibration(calibration, p));
     const calibrationReport = {
       method: 'platt (fitted on valid)',
@@ -240,6 +242,7 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
       o.quick ? 1 : 5,
       o.quick ? 2 : 20,
       o.log,
+      grouped,
     ));
     const ablations: PhaseResult['ablations'] = [];
     const tAblations = Date.now();
