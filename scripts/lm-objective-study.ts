@@ -41,15 +41,15 @@ for (const objective of ['causal', 'masked'] as const) {
   const encoder = new LmCriteriaEncoder(loadCriteriaLm(dir));
   const probe = await linearProbe(encoder, null, 'I', { dataDir, test: false });
   await encoder.dispose();
-  results.push({ objective, steps, trainingSeconds: config.training?.seconds ?? null, heldOutPerplexity: config.heldOutPerplexity ?? null, probe: { validPrAuc: probe.valid.probe, chosenC: probe.chosenC.probe }, tfidfValidPrAuc: probe.valid.tfidf, rows: probe.rows });
-  process.stderr.write(`${objective}: valid PR-AUC of the probe ${probe.valid.probe.toFixed(3)} (TF-IDF ${probe.valid.tfidf.toFixed(3)})\n`);
+  results.push({ objective, steps, trainingSeconds: config.training?.seconds ?? null, heldOutPerplexity: config.heldOutPerplexity ?? null, probe: { validPrAuc: probe.valid.probe, chosenC: probe.chosenC.probe, cv: probe.cv }, tfidfValidPrAuc: probe.valid.tfidf, rows: probe.rows });
+  process.stderr.write(`${objective}: probe valid PR-AUC ${probe.valid.probe.toFixed(3)} (TF-IDF ${probe.valid.tfidf.toFixed(3)}); 5-fold CV on train+valid PR-AUC ${probe.cv.prAuc.mean.toFixed(3)} ± ${probe.cv.prAuc.std.toFixed(3)}, ROC-AUC ${probe.cv.rocAuc.toFixed(3)}\n`);
 }
 writeFileAtomic(
   outFile,
   JSON.stringify(
     {
       question: 'causal (BioGPT-like) or masked (BERT-like) objective for the criteria LM?',
-      protocol: `shipped architecture and tokenizer, seed ${DEFAULT_LM_TRAIN.seed}, ${steps} steps of 2 x 512 tokens each; linear probe on pooled fine-level states, phase I train -> valid PR-AUC (C chosen on valid, the same way for both); the test split is not read`,
+      protocol: `shipped architecture and tokenizer, seed ${DEFAULT_LM_TRAIN.seed}, ${steps} steps of 2 x 512 tokens each; linear probe on pooled fine-level states, phase I: train -> valid PR-AUC (C chosen on valid, the same way for both) and 5-fold stratified CV over train + valid (${results[0]?.probe.cv.rows} rows, C by mean CV PR-AUC); the test split is not read`,
       results,
       date: new Date().toISOString(),
     },

@@ -25,9 +25,13 @@ test('linearProbe with test: false never reads the test split; with test it scor
   assert.deepEqual(selection.rows, { train: nTr, valid: nVa, test: 0 });
   assert.equal(encoder.textsEncoded, distinctTexts, 'only train and valid criteria were encoded (each distinct text once)');
   assert.ok(selection.valid.probe > 0 && selection.valid.probe <= 1 && selection.valid.tfidf > 0);
+  // Cross-validation runs over train + valid only, and reports the fold spread.
+  assert.equal(selection.cv.rows, nTr + nVa);
+  assert.ok(selection.cv.prAuc.mean > 0.3 && selection.cv.prAuc.mean < 1 && selection.cv.prAuc.std > 0, JSON.stringify(selection.cv));
   const full = await linearProbe(new FakeEncoder(), null, 'I', { dataDir });
   assert.equal(full.rows.test, loadSplit('I', 'test', dataDir).rows.length);
   for (const m of [full.test!.probe, full.test!.tfidf]) assert.ok(m.prAuc > 0.4 && m.prAuc < 1 && m.rocAuc > 0.3 && m.rocAuc < 1, JSON.stringify(m));
   // Valid scores do not depend on whether test was scored.
   assert.deepEqual(full.valid, selection.valid);
+  assert.deepEqual(full.cv, selection.cv);
 });
