@@ -67,7 +67,12 @@ class CladmopGraph {
 
   /** A projection with its LoRA adapter merged: W + scale * A B (the adapter is exactly linear). */
   linearLora(prefix: string, lora: string | null, x: string): string {
-    if (!lora) return this.linear(prefix, x);
+    return this.g.one('Add', [this.g.one('MatMul', [x, this.loraMergedWeight(prefix, lora)]), this.w(`${prefix}.b`)]);
+  }
+
+  /** The name of W + scale * A B as an initializer (W itself without an adapter). */
+  loraMergedWeight(prefix: string, lora: string | null): string {
+    if (!lora) return this.w(`${prefix}.w`);
     const name = `${prefix}.w+${lora}`;
     if (!this.used.has(name)) {
       const W = this.tensor(`${prefix}.w`);
@@ -88,27 +93,42 @@ class CladmopGraph {
       this.g.float(name, merged, W.shape);
       this.used.add(name);
     }
-    return this.g.one('Add', [this.g.one('MatMul', [x, name]), this.w(`${prefix}.b`)]);
+    return name;
+  }
+
+  /** The q, k and v biases of an attention, concatenated ([3 d]: MultiHeadAttention's bias input). */
+  qkvBias(prefix: string): string {
+    const name = `${prefix}.qkv.b`;
+    if (!this.used.has(name)) {
+      const parts = ['q', 'k', 'v'].map((p) => this.tensor(`${prefix}.${p}.b`).data as Float32Array);
+      const joined = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+      let at = 0;
+      for (const p of parts) {
+        joined.set(p, at);
+        at += p.length;
+      }
+      this.g.float(name, joined, [joined.length]);
+      this.used.add(name);
+    }
+    return name;
   }
 
   layerNorm(prefix: string, x: string): string {
     return this.g.one('LayerNormalization', [x, this.w(`${prefix}.g`), this.w(`${prefix}.b`)], { axis: -1, epsilon: 1e-5 });
   }
 
-  /** Multi-head attention (layers.ts attention); keyMask: bool [B, Lk] or null. */
+  /**
+   * Multi-head attention (layers.ts attention); keyMask: int32 [B, Lk] (1 = real token) or null. One fused
+   * com.microsoft MultiHeadAttention node does the head split, scaled scores, masking, softmax and merge: the
+   * graph is ~1,100 small nodes per trial and onnxruntime's per-node cost, not arithmetic, dominated its time.
+   */
   attention(prefix: string, lora: string | null, query: string, keyValue: string, keyMask: string | null): string {
-    const N = this.c.nHeads;
-    const d = this.c.dModel;
-    const H = d / N;
-    const heads = (x: string, perm: number[]) => this.g.one('Transpose', [this.g.one('Reshape', [x, this.ints([0, 0, N, H])])], { perm });
-    const q = heads(this.linearLora(`${prefix}.q`, lora && `${lora}.q`, query), [0, 2, 1, 3]);
-    const k = heads(this.linearLora(`${prefix}.k`, lora && `${lora}.k`, keyValue), [0, 2, 3, 1]);
-    const v = heads(this.linearLora(`${prefix}.v`, lora && `${lora}.v`, keyValue), [0, 2, 1, 3]);
-    let scores = this.g.one('Mul', [this.g.one('MatMul', [q, k]), this.scalar(1 / Math.sqrt(H))]);
-    if (keyMask) scores = this.g.one('Where', [this.g.one('Unsqueeze', [keyMask, this.ints([1, 2])]), scores, this.scalar(-1e9)]);
-    const out = this.g.one('MatMul', [this.g.one('Softmax', [scores], { axis: -1 }), v]);
-    const merged = this.g.one('Reshape', [this.g.one('Transpose', [out], { perm: [0, 2, 1, 3] }), this.ints([0, 0, d])]);
-    return this.linearLora(`${prefix}.o`, lora && `${lora}.o`, merged);
+    // q, k, v without their biases: MultiHeadAttention adds them (one node instead of three Adds).
+    const project = (p: 'q' | 'k' | 'v', x: string) => this.g.one('MatMul', [x, this.loraMergedWeight(`${prefix}.${p}`, lora && `${lora}.${p}`)]);
+    const inputs = [project('q', query), project('k', keyValue), project('v', keyValue), this.qkvBias(prefix)];
+    // Inputs: query, key, value, bias, key_padding_mask.
+    const out = this.g.one('MultiHeadAttention', keyMask ? [...inputs, keyMask] : inputs, { num_heads: this.c.nHeads, mask_filter_value: { float: -1e9 } }, 'com.microsoft');
+    return this.linearLora(`${prefix}.o`, lora && `${lora}.o`, out);
   }
 
   ffn(prefix: string, x: string): string {
@@ -144,11 +164,11 @@ export function cladmopClassifierToOnnx(c: CladmopConfig, tensors: Record<string
   const m = new CladmopGraph(c, tensors, c.loraAlpha / c.loraRank);
   const g = m.g;
   const d = c.dModel;
-  const toBool = (x: string) => g.one('Cast', [x], { to: 9 /* BOOL */ });
+  const toInt32 = (x: string) => g.one('Cast', [x], { to: 6 /* INT32 */ });
   const toFloat = (x: string) => g.one('Cast', [x], { to: FLOAT });
 
   // Grouping (groupCriteria), per fused level.
-  const critMask = toBool('crit_mask');
+  const critMask = toInt32('crit_mask');
   const grouped: string[] = c.levels.map((level, li) => {
     const p = `base.grouping.${li}`;
     let x = m.layerNorm(`${p}.projLn`, m.linear(`${p}.proj`, `crit_${level}`));
@@ -184,7 +204,7 @@ export function cladmopClassifierToOnnx(c: CladmopConfig, tensors: Record<string
   const typeRow = (i: number) => g.one('Gather', [m.w('base.typeEmb'), m.ints([i])], { axis: 0 }); // [1, d]
   let x = g.one('Concat', [g.one('Add', [mol, typeRow(0)]), g.one('Add', [names, typeRow(1)]), g.one('Add', [icd, typeRow(2)])], { axis: 1 });
   const dmMaskInt = g.one('Concat', ['mol_mask', 'name_mask', 'icd_mask'], { axis: 1 });
-  const dmMask = toBool(dmMaskInt);
+  const dmMask = toInt32(dmMaskInt);
 
   // DM self-attention (dmEncode) and multi-level fusion (fuse), LoRA merged.
   for (let i = 0; i < c.dmLayers; i++) x = m.block(`base.dmBlocks.${i}`, `lora.dmBlocks.${i}`, x, null, dmMask, false);

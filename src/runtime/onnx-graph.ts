@@ -15,22 +15,28 @@ const { onnx } = createRequire(import.meta.url)('onnx-proto') as { onnx: OnnxMod
 export const FLOAT = 1;
 export const INT64 = 7;
 
-type AttrValue = number | number[] | string | { floats: number[] };
+/** An integer-valued number is written as an INT attribute; `{ float: x }` forces FLOAT (e.g. -1e9). */
+type AttrValue = number | number[] | string | { floats: number[] } | { float: number };
 
 export class GraphBuilder {
   readonly nodes: OnnxNamespace.INodeProto[] = [];
   readonly initializers: OnnxNamespace.ITensorProto[] = [];
   private counter = 0;
 
-  op(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}, nOutputs = 1): string[] {
+  /** Domains other than the default one that nodes use (each needs an opset import). */
+  readonly domains = new Set<string>();
+
+  /** `domain`: '' for standard ONNX ops, e.g. 'com.microsoft' for onnxruntime's contrib ops. */
+  op(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}, nOutputs = 1, domain = ''): string[] {
     const id = this.counter++;
     const outputs = Array.from({ length: nOutputs }, (_, i) => `${opType}_${id}${nOutputs > 1 ? `_${i}` : ''}`);
-    this.nodes.push({ opType, input: inputs, output: outputs, name: `${opType}_${id}`, attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)) });
+    if (domain) this.domains.add(domain);
+    this.nodes.push({ opType, domain, input: inputs, output: outputs, name: `${opType}_${id}`, attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)) });
     return outputs;
   }
 
-  one(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}): string {
-    return this.op(opType, inputs, attrs)[0];
+  one(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}, domain = ''): string {
+    return this.op(opType, inputs, attrs, 1, domain)[0];
   }
 
   /** Renames the output of the last node (used for graph outputs). */
@@ -61,7 +67,7 @@ function attribute(name: string, v: AttrValue): OnnxNamespace.IAttributeProto {
   const T = onnx.AttributeProto.AttributeType;
   if (typeof v === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(v) };
   if (Array.isArray(v)) return { name, type: T.INTS, ints: v };
-  if (typeof v === 'object') return { name, type: T.FLOATS, floats: v.floats };
+  if (typeof v === 'object') return 'float' in v ? { name, type: T.FLOAT, f: v.float } : { name, type: T.FLOATS, floats: v.floats };
   return Number.isInteger(v) ? { name, type: T.INT, i: v } : { name, type: T.FLOAT, f: v };
 }
 
@@ -85,7 +91,7 @@ export function encodeModel(g: GraphBuilder, spec: ModelSpec): Uint8Array {
   return onnx.ModelProto.encode({
     irVersion: 9,
     producerName: 'cladmop',
-    opsetImport: [{ domain: '', version: spec.opset ?? 20 }],
+    opsetImport: [{ domain: '', version: spec.opset ?? 20 }, ...[...g.domains].map((domain) => ({ domain, version: 1 }))],
     graph: { name: spec.name, node: g.nodes, initializer: g.initializers, input: spec.inputs, output: spec.outputs },
   }).finish();
 }
