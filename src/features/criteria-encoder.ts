@@ -8,6 +8,7 @@
  * criteria first), so exclusion criteria are never pushed out by a long inclusion section.
  */
 import { EmbeddingCache } from './embedding-cache.ts';
+import { float32ToHalf, halfToFloat32 } from '../runtime/float16.ts';
 
 export interface EncodedCriteria {
   /** One array per level, each tokens x dim, row-major. */
@@ -40,9 +41,16 @@ export function paddingMask(lengths: number[], maxLen: number): Uint8Array {
   return mask;
 }
 
+/** Encoder outputs rounded to float16, exactly as the embedding cache stores them. */
+export function roundLikeCache(e: EncodedCriteria): EncodedCriteria {
+  return { ...e, levels: e.levels.map((l) => halfToFloat32(float32ToHalf(l))) };
+}
+
 /**
  * Encodes through the cache: entries present are read, the rest are computed in one batched call and stored.
- * Returns results in input order and how many were computed.
+ * Returns results in input order and how many were computed. Computed results are rounded to float16 like
+ * cache entries (with or without a cache), so a result never depends on what the cache held: training reads
+ * the cache, and a prediction is the same whether its criteria were cached or not.
  */
 export async function encodeWithCache(
   encoder: CriteriaEncoder,
@@ -67,8 +75,8 @@ export async function encodeWithCache(
     const idx = missing.slice(s, s + chunk);
     const encoded = await encoder.encodeMany(idx.map((i) => criteria[i]));
     idx.forEach((i, j) => {
-      out[i] = encoded[j];
-      cache?.put(criteria[i], encoded[j]);
+      out[i] = roundLikeCache(encoded[j]);
+      cache?.put(criteria[i], out[i]!);
     });
     done += idx.length;
     onProgress?.(done, criteria.length);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { cacheKey, CacheEntryCorrupt, decodeEntry, EmbeddingCache, encodeEntry } from './embedding-cache.ts';
-import { encodeWithCache, type CriteriaEncoder, type EncodedCriteria } from './criteria-encoder.ts';
+import { encodeWithCache, roundLikeCache, type CriteriaEncoder, type EncodedCriteria } from './criteria-encoder.ts';
 
 const DIM = 4;
 
@@ -198,9 +198,26 @@ test('encodeWithCache without a cache still computes each distinct text once, in
   assert.equal(computed, 130);
   assert.deepEqual(enc.calls.map((c) => c.length), [64, 64, 2]);
   assert.deepEqual(new Set(enc.computed).size, 130);
-  // Without float16 storage, the values are exactly the encoder's.
-  texts.forEach((t, i) => assert.deepEqual(encoded[i], fakeEncode(t)));
+  // Rounded to float16 like cache entries even without a cache.
+  texts.forEach((t, i) => assert.deepEqual(encoded[i], roundLikeCache(fakeEncode(t))));
 });
+
+test(
+  'a result does not depend on the cache: computed, read back, and computed without a cache are bit-identical',
+  withDir(async (dir) => {
+    const cache = new EmbeddingCache(dir, 'enc-a');
+    const texts = ['alpha criteria', 'beta criteria'];
+    const computed = await encodeWithCache(new FakeEncoder('enc-a'), cache, texts);
+    const read = await encodeWithCache(new FakeEncoder('enc-a'), cache, texts);
+    const noCache = await encodeWithCache(new FakeEncoder('enc-a'), null, texts);
+    assert.equal(computed.computed, 2);
+    assert.equal(read.computed, 0);
+    assert.deepEqual(read.encoded, computed.encoded);
+    assert.deepEqual(noCache.encoded, computed.encoded);
+    // The fake encoder's values are not float16-exact, so the rounding did happen.
+    assert.notDeepEqual(computed.encoded[0].levels, fakeEncode(texts[0]).levels);
+  }),
+);
 
 test('entry format: magic, checksum over the body, and a level of the wrong size is refused on write', () => {
   const v = fakeEncode('abcde');

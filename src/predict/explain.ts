@@ -16,7 +16,8 @@
 import { parseCriteria, type CriteriaStatements } from '../data/criteria.ts';
 import type { Trial } from '../data/trial.ts';
 import type { TrialInput } from '../features/trial-batch.ts';
-import { asCached, buildPrediction, dropPlacebo, refusalOf, refusedPrediction, trialDm, type Prediction } from './predict.ts';
+import { roundLikeCache } from '../features/criteria-encoder.ts';
+import { buildPrediction, dropPlacebo, refusalOf, refusedPrediction, trialDm, type Prediction } from './predict.ts';
 import { toPredictInput, type InputLike, type PredictInput } from './inputs.ts';
 import type { Model } from './model.ts';
 
@@ -121,7 +122,7 @@ export async function explain(model: Model, trial: InputLike, options: ExplainOp
     }),
   );
   // One batched encoder call: the original text (the prediction), the rebuilt text (the reference), the variants.
-  const encoded = (await model.encoder.encodeMany([t.criteria, rebuilt, ...variants])).map(asCached);
+  const encoded = (await model.encoder.encodeMany([t.criteria, rebuilt, ...variants])).map(roundLikeCache);
   const [original, reference, ...withoutStatement] = encoded;
 
   const dm = trialDm(model, input);

@@ -7,7 +7,6 @@ import { dmFeatures, type DmFeatures } from '../features/dm-features.ts';
 import { parseCriteria } from '../data/criteria.ts';
 import { benchmarkPhasesOf, type BenchmarkPhase } from '../data/trial.ts';
 import type { DroppedIntervention } from '../data/ctgov.ts';
-import { float32ToHalf, halfToFloat32 } from '../runtime/float16.ts';
 import { applyCalibration } from './calibration.ts';
 import { toPredictInput, type InputLike, type PredictInput } from './inputs.ts';
 import type { Model } from './model.ts';
@@ -117,18 +116,9 @@ export function refusedPrediction(model: Model, input: PredictInput, reason: str
   return p;
 }
 
-/**
- * Encoder outputs rounded to float16, exactly as the embedding cache stores them (and as the model was trained:
- * training reads the cache). A prediction is then the same whether its criteria came from the cache or not.
- */
-export function asCached(e: EncodedCriteria): EncodedCriteria {
-  return { ...e, levels: e.levels.map((l) => halfToFloat32(float32ToHalf(l))) };
-}
-
-/** Encodes criteria texts through the model's cache (if any); results rounded like cache entries. */
+/** Encodes criteria texts through the model's cache (if any); results are rounded like cache entries either way. */
 export async function encodeCriteria(model: Model, texts: string[]): Promise<EncodedCriteria[]> {
-  const { encoded } = await encodeWithCache(model.encoder, model.cache, texts);
-  return encoded.map(asCached);
+  return (await encodeWithCache(model.encoder, model.cache, texts)).encoded;
 }
 
 /** DM features of a trial with the model's settings. */
