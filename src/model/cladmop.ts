@@ -380,13 +380,18 @@ export function pairLogits(c: CladmopConfig, p: CladmopParams, batch: CladmopBat
  * (the diagonal of `pairLogits`, computed without the B^2 pairs). No outcome label is involved.
  */
 export function ownPairScores(c: CladmopConfig, p: CladmopParams, batch: CladmopBatch): Array {
-  tree.dispose(p.head);
   const grouped = groupCriteria(c, p.grouping, batch.crit, batch.critMask, batch.critSegment);
-  const critPooled = np.max(grouped[grouped.length - 1].ref, 1);
-  const { tokens, mask } = dmTokens(c, p, batch);
-  const x = dmEncode(c, p.dmBlocks, null, 0, tokens, mask.ref);
-  const fused = fuse(c, p.fusion, null, 0, x, mask.ref, grouped);
-  const zDm = l2normalize(linear(p.projDm, maskedMean(fused, mask)));
+  return ownPairScoresFromGrouped(c, { ...p, grouping: [] }, grouped, batch);
+}
+
+/**
+ * ownPairScores from already-grouped criteria ([B, K, d] per level, see forwardFromGrouped): the zero-shot score
+ * of many trials without grouping their criteria again. `p.grouping` is not read: pass it empty.
+ */
+export function ownPairScoresFromGrouped(c: CladmopConfig, p: CladmopParams, grouped: Array[], batch: DmBatch): Array {
+  tree.dispose(p.head);
+  const { dmPooled, critPooled } = forwardFromGrouped(c, p, null, grouped, batch);
+  const zDm = l2normalize(linear(p.projDm, dmPooled));
   const zC = l2normalize(linear(p.projC, critPooled));
   return zDm.mul(zC).sum(-1).mul(np.exp(p.logitScale));
 }

@@ -8,16 +8,13 @@
  * New diseases: test trials none of whose ICD-10 three-character categories occur in that phase's training
  * split; accuracy at 0.5 and PR-AUC of each method on exactly those rows.
  */
-import { tree } from '@jax-js/jax';
-import type { CladmopConfig, CladmopParams } from '../model/cladmop.ts';
 import { averagePrecision } from '../eval/metrics/average-precision.ts';
 import { rocAuc } from '../eval/metrics/roc-auc.ts';
 import { accuracyScore } from '../eval/metrics/accuracy-score.ts';
 import { createRng } from '../eval/rng.ts';
 import type { LabelledTrial } from '../data/trial.ts';
 import { fitPredictTfidf } from '../baselines/fit-predict.ts';
-import { DEFAULT_FINETUNE, finetune, predictProbabilities, type GroupedCriteria } from './finetune.ts';
-import type { PreparedTrial } from './prepare.ts';
+import type { FinetuneJobResult, FinetunePool } from './finetune-pool.ts';
 
 export interface FewShotResult {
   k: number;
@@ -47,43 +44,64 @@ export function drawFewShot(labels: number[], k: number, seed: number): number[]
   throw new Error(`cannot draw ${k} trials with both classes`);
 }
 
-export async function fewShot(
-  c: CladmopConfig,
-  pretrained: CladmopParams,
-  data: { train: PreparedTrial[]; valid: PreparedTrial[]; test: PreparedTrial[]; trainRows: LabelledTrial[]; testRows: LabelledTrial[] },
+/** One few-shot draw: k training rows (indices into the phase's train split) and its repeat number. */
+export interface FewShotDraw {
+  k: number;
+  repeat: number;
+  rows: number[];
+}
+
+/**
+ * Starts the few-shot fine-tuning runs on `pool` (largest k first: the longest runs start first) and returns
+ * the draws and a way to collect the results once the baselines of the same draws are known. `track` wraps each
+ * run's promise (progress counting).
+ */
+export function fewShotRuns(
+  pool: FinetunePool,
+  labels: number[],
   ks: number[],
   repeats: number,
   maxEpochs: number,
-  log: (line: string) => void,
-  /** Grouped criteria from `pretrained`'s grouping, shared with the other fine-tuning runs of the phase. */
-  grouped?: GroupedCriteria,
-): Promise<FewShotResult[]> {
-  const labels = data.train.map((t) => t.label);
-  const testLabels = data.test.map((t) => t.label);
-  const out: FewShotResult[] = [];
-  for (const k of ks) {
-    const ours = { prAuc: [] as number[], rocAuc: [] as number[] };
-    const base = { prAuc: [] as number[], rocAuc: [] as number[] };
-    for (let r = 0; r < repeats; r++) {
-      const pick = drawFewShot(labels, k, 1000 * k + r);
-      const ft = await finetune(tree.ref(pretrained), pick.map((i) => data.train[i]), data.valid, { ...DEFAULT_FINETUNE, config: c, seed: r + 1, maxEpochs, grouped });
-      const probs = await predictProbabilities(c, ft.params, ft.lora, data.test, DEFAULT_FINETUNE, grouped);
-      ours.prAuc.push(averagePrecision(testLabels, probs));
-      ours.rocAuc.push(rocAuc(testLabels, probs));
-      const bp = fitPredictTfidf('lr', { C: 1 }, pick.map((i) => data.trainRows[i]), data.testRows.map((t) => t.trial), r);
-      base.prAuc.push(averagePrecision(testLabels, bp));
-      base.rocAuc.push(rocAuc(testLabels, bp));
-    }
-    const result = {
-      k,
-      repeats,
-      cladmop: { prAuc: meanStd(ours.prAuc), rocAuc: meanStd(ours.rocAuc) },
-      baseline: { prAuc: meanStd(base.prAuc), rocAuc: meanStd(base.rocAuc) },
-    };
-    log(`few-shot k=${k}: CLaDMoP PR-AUC ${result.cladmop.prAuc.mean.toFixed(3)} ± ${result.cladmop.prAuc.std.toFixed(3)}, TF-IDF LR ${result.baseline.prAuc.mean.toFixed(3)} ± ${result.baseline.prAuc.std.toFixed(3)}`);
-    out.push(result);
+  track: (p: Promise<FinetuneJobResult>) => Promise<FinetuneJobResult> = (p) => p,
+) {
+  const draws: FewShotDraw[] = ks.flatMap((k) => Array.from({ length: repeats }, (_, r) => ({ k, repeat: r, rows: drawFewShot(labels, k, 1000 * k + r) })));
+  const runs = new Map<FewShotDraw, Promise<FinetuneJobResult>>();
+  for (const d of [...draws].sort((a, b) => b.k - a.k)) {
+    runs.set(d, track(pool.run({ seed: d.repeat + 1, trainRows: d.rows, maxEpochs, predict: ['test'] })));
   }
-  return out;
+  return {
+    draws,
+    /** Mean ± std per k; `baselines[i]` holds the test probabilities of the baseline fitted on `draws[i]`. */
+    async results(baselines: ArrayLike<number>[], testLabels: number[], log: (line: string) => void): Promise<FewShotResult[]> {
+      const out: FewShotResult[] = [];
+      for (const k of ks) {
+        const ours = { prAuc: [] as number[], rocAuc: [] as number[] };
+        const base = { prAuc: [] as number[], rocAuc: [] as number[] };
+        for (const [i, d] of draws.entries()) {
+          if (d.k !== k) continue;
+          const probs = (await runs.get(d)!).probabilities.test!;
+          ours.prAuc.push(averagePrecision(testLabels, probs));
+          ours.rocAuc.push(rocAuc(testLabels, probs));
+          base.prAuc.push(averagePrecision(testLabels, baselines[i]));
+          base.rocAuc.push(rocAuc(testLabels, baselines[i]));
+        }
+        const result = {
+          k,
+          repeats,
+          cladmop: { prAuc: meanStd(ours.prAuc), rocAuc: meanStd(ours.rocAuc) },
+          baseline: { prAuc: meanStd(base.prAuc), rocAuc: meanStd(base.rocAuc) },
+        };
+        log(`few-shot k=${k}: CLaDMoP PR-AUC ${result.cladmop.prAuc.mean.toFixed(3)} ± ${result.cladmop.prAuc.std.toFixed(3)}, TF-IDF LR ${result.baseline.prAuc.mean.toFixed(3)} ± ${result.baseline.prAuc.std.toFixed(3)}`);
+        out.push(result);
+      }
+      return out;
+    },
+  };
+}
+
+/** TF-IDF + logistic regression (C = 1, no search) fitted on each draw's rows: test probabilities per draw. */
+export function fewShotBaselines(draws: FewShotDraw[], trainRows: LabelledTrial[], testRows: LabelledTrial[]): Float64Array[] {
+  return draws.map((d) => fitPredictTfidf('lr', { C: 1 }, d.rows.map((i) => trainRows[i]), testRows.map((t) => t.trial), d.repeat));
 }
 
 /** Three-character ICD-10 categories of a trial ("C34.90" -> "C34"). */

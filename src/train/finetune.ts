@@ -121,14 +121,21 @@ export async function groupAll(c: CladmopConfig, grouping: LevelGroupingParams[]
 export class GroupedCriteria {
   private readonly byTrial = new Map<PreparedTrial, Float32Array[]>();
 
+  /** `grouping` null: only trials given to `preset` can be asked for (a fine-tuning worker, see finetune-pool.ts). */
   constructor(
     readonly config: CladmopConfig,
-    private readonly grouping: LevelGroupingParams[],
+    private readonly grouping: LevelGroupingParams[] | null,
   ) {}
+
+  /** Records grouped criteria computed elsewhere (by the same grouping weights). */
+  preset(trials: PreparedTrial[], grouped: Float32Array[][]): void {
+    trials.forEach((t, i) => this.byTrial.set(t, grouped[i]));
+  }
 
   async of(trials: PreparedTrial[], o: BatchOpts): Promise<Float32Array[][]> {
     const missing = [...new Set(trials.filter((t) => !this.byTrial.has(t)))];
     if (missing.length > 0) {
+      if (!this.grouping) throw new Error(`grouped criteria of ${missing[0].nctid} were not given and there are no grouping weights to compute them`);
       const computed = await groupAll(this.config, this.grouping, missing, o);
       missing.forEach((t, i) => this.byTrial.set(t, computed[i]));
     }
@@ -140,7 +147,8 @@ export class GroupedCriteria {
   }
 }
 
-function groupedShapes(c: CladmopConfig): [number, number][] {
+/** Shape of one trial's grouped criteria per level: [K, d] with K the last grouping layer's centroids. */
+export function groupedShapes(c: CladmopConfig): [number, number][] {
   return c.levels.map(() => [c.centroids[c.centroids.length - 1], c.dModel]);
 }
 

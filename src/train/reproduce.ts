@@ -5,12 +5,12 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { jit, tree } from '@jax-js/jax';
+import { jit, tree, type Array as JaxArray } from '@jax-js/jax';
 import { loadSplit, describeSplit, resolveDataDir, REPO_ROOT, type LoadedSplit } from '../data/splits.ts';
 import type { BenchmarkPhase, LabelledTrial } from '../data/trial.ts';
 import { loadEncoder } from '../features/encoder-spec.ts';
-import { packBatch } from '../features/trial-batch.ts';
-import { initCladmop, ownPairScores, type CladmopBatch, type CladmopConfig, type CladmopLora, type CladmopParams } from '../model/cladmop.ts';
+import { packDm, packGrouped } from '../features/trial-batch.ts';
+import { initCladmop, initLoraParams, ownPairScoresFromGrouped, type DmBatch, type CladmopConfig, type CladmopLora, type CladmopParams } from '../model/cladmop.ts';
 import { saveBundle } from '../model/bundle.ts';
 import { bootstrapMetrics, allPositiveReference, type BootstrapMetrics } from '../eval/bootstrap.ts';
 import { averagePrecision } from '../eval/metrics/average-precision.ts';
@@ -26,11 +26,12 @@ import { treeFromTensors } from '../runtime/param-tree.ts';
 import { runCladmopChild } from '../runtime/child.ts';
 import { writeFileAtomic } from '../runtime/atomic-write.ts';
 import { prepareTrials, type PreparedTrial } from './prepare.ts';
-import { DEFAULT_PRETRAIN, retrievalScore, type PretrainEpoch, type RetrievalScore } from './pretrain.ts';
+import { retrievalScore, type PretrainEpoch, type RetrievalScore } from './pretrain.ts';
 import { MAIN_VARIANT, variantByName } from './variants.ts';
-import { fewShot, newDiseaseRows, scoreSubset, type FewShotResult, type SubsetScores } from './experiments.ts';
+import { fewShotBaselines, fewShotRuns, newDiseaseRows, scoreSubset, type FewShotResult, type SubsetScores } from './experiments.ts';
+import { defaultWorkers, FinetunePool, poolDataFor } from './finetune-pool.ts';
 import { cladmopConfigFor, featureContext, MoleculeFeaturizer, planPretraining, subsample } from './run-pretraining.ts';
-import { DEFAULT_FINETUNE, finetune, GroupedCriteria, predictProbabilities, type FinetuneEpoch } from './finetune.ts';
+import { DEFAULT_FINETUNE, finetune, GroupedCriteria, groupedShapes, predictProbabilities, type FinetuneEpoch } from './finetune.ts';
 import { initJax } from '../runtime/jax-init.ts';
 
 /** The paper's table (CLaDMoP, KDD 2025; values as recovered in shared/notes/paper.md). */
@@ -53,6 +54,8 @@ export interface ReproduceOptions {
   ablations: string[];
   /** Run the few-shot experiment (default true). */
   fewShot?: boolean;
+  /** Fine-tuning worker processes (default: one per core, at most 2; see finetune-pool.ts). */
+  workers?: number;
   log: (line: string) => void;
   progress?: (label: string, done: number, total: number) => void;
 }
@@ -80,18 +83,30 @@ function meanStd(xs: number[]): { mean: number; std: number } {
   return { mean, std };
 }
 
-async function zeroShotScores(c: CladmopConfig, params: CladmopParams, trials: PreparedTrial[], batchSize: number, maxCriteria: number): Promise<Float64Array> {
-  const fn = jit((p: CladmopParams, b: CladmopBatch) => ownPairScores(c, p, b));
+/**
+ * Zero-shot success score: each trial's own pair-matching score (no outcome labels), from the criteria already
+ * grouped by `grouped` (the pre-trained grouping blocks; the fine-tuning runs use the same). Borrows `params`.
+ */
+async function zeroShotScores(c: CladmopConfig, params: CladmopParams, trials: PreparedTrial[], grouped: GroupedCriteria, o: { batchSize: number; maxCriteria: number }): Promise<Float64Array> {
+  const groups = await grouped.of(trials, o);
+  const { grouping: _grouping, ...base } = params;
+  const fn = jit((p: CladmopParams, g: JaxArray[], dm: DmBatch) => ownPairScoresFromGrouped(c, p, g, dm));
   const out = new Float64Array(trials.length);
-  for (let s = 0; s < trials.length; s += batchSize) {
-    const items = trials.slice(s, s + batchSize);
-    const { batch } = packBatch(items.map((t) => t.input), { size: batchSize, maxCriteria });
-    const z = (await fn(tree.ref(params), batch).data()) as Float32Array;
-    items.forEach((_, j) => (out[s + j] = z[j]));
+  for (let s = 0; s < trials.length; s += o.batchSize) {
+    const idx = Array.from({ length: Math.min(o.batchSize, trials.length - s) }, (_, j) => s + j);
+    // A last, short batch is padded with copies of its first trial (fixed shapes: one compiled program).
+    const rows = Array.from({ length: o.batchSize }, (_, j) => idx[j] ?? idx[0]);
+    const g = packGrouped(rows.map((i) => groups[i]), groupedShapes(c));
+    const dm = packDm(rows.map((i) => trials[i].input.dm));
+    const z = (await fn(tree.ref({ ...base, grouping: [] }), g, dm).data()) as Float32Array;
+    idx.forEach((i, j) => (out[i] = z[j]));
   }
   fn.dispose();
   return out;
 }
+
+/** Suffix of the stages this process runs while the fine-tuning workers run (their seconds overlap that stage's). */
+const BESIDE_POOL = ' (beside the fine-tuning workers)';
 
 export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: string; reportFile: string }> {
   await initJax();
@@ -159,9 +174,11 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
   const pretrainHistory = JSON.parse(f.metadata.history ?? '[]') as PretrainEpoch[];
   // Training time as recorded when the weights were made (0 s here when they came from the cache).
   const pretrainSeconds = pretrainHistory.at(-1)?.seconds ?? 0;
-  const retrieval: RetrievalScore = await timed('held-out retrieval', async () =>
-    retrievalScore(config, tree.ref(pretrained), await prep('held-out', plan.heldOut), plan.options),
-  );
+  // Pre-training scores the held-out retrieval after every epoch, the last time with exactly the weights it
+  // saves: that score is the model's. Computed here only for weights whose history lacks it.
+  const retrieval: RetrievalScore =
+    pretrainHistory.at(-1)?.heldOut ??
+    (await timed('held-out retrieval', async () => retrievalScore(config, tree.ref(pretrained), await prep('held-out', plan.heldOut), plan.options)));
   const sct = plan.sct;
   const key = plan.key;
   const pretrainOptions = plan.options;
@@ -181,28 +198,75 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
     const testLabels = test.map((t) => t.label);
     // The main model's grouping is frozen in every LoRA run of this phase: group each trial's criteria once.
     const grouped = new GroupedCriteria(config, pretrained.grouping);
+    // The seeds and the few-shot draws fine-tune in worker processes (finetune-pool.ts says why), longest runs
+    // first; meanwhile this process scores zero-shot and fits the baselines.
+    const seeds = o.quick ? o.seeds.slice(0, 1) : o.seeds;
+    const ks = o.fewShot === false ? [] : o.quick ? [16] : [16, 64, 256];
+    const draws = o.quick ? 1 : 5;
+    const totalRuns = seeds.length + ks.length * draws;
+    const poolData = await timed('grouping criteria (frozen grouping blocks, once per trial)', () =>
+      poolDataFor(config, { ...DEFAULT_FINETUNE, maxEpochs: o.quick ? 3 : DEFAULT_FINETUNE.maxEpochs }, pretrained, { train, valid, test }, grouped),
+    );
+    const tPool = Date.now();
+    const pool = await FinetunePool.start(poolData, { workers: Math.min(o.workers ?? defaultWorkers(), totalRuns) });
+    o.log(`fine-tuning phase ${phase}: ${seeds.length} seed(s)${ks.length ? ` and ${ks.length * draws} few-shot draws` : ''} in ${pool.size} worker process(es)`);
+    let runsDone = 0;
+    const counted = <T>(p: Promise<T>): Promise<T> => {
+      const q = p.then((r) => {
+        o.progress?.(`fine-tune phase ${phase} (runs)`, ++runsDone, totalRuns);
+        return r;
+      });
+      q.catch(() => {}); // awaited later; this only keeps an early failure from being an unhandled rejection
+      return q;
+    };
+    let few: FewShotResult[] = [];
     const perSeed: PhaseResult['perSeed'] = [];
     const sum = new Float64Array(test.length);
-    let bestModel: { params: CladmopParams; lora: CladmopLora; validPrAuc: number; seed: number } | null = null;
-    for (const seed of o.quick ? o.seeds.slice(0, 1) : o.seeds) {
-      const ft = await timed('fine-tuning (LoRA, all seeds)', () =>
-        finetune(tree.ref(pretrained), train, valid, { ...DEFAULT_FINETUNE, config, seed, grouped, maxEpochs: o.quick ? 3 : DEFAULT_FINETUNE.maxEpochs, log: o.log, onEpoch: (e, n) => o.progress?.(`fine-tune phase ${phase} seed ${seed}`, e, n) }),
-      );
-      const probs = await timed('test predictions', () => predictProbabilities(config, tree.ref(ft.params), tree.ref(ft.lora), test, DEFAULT_FINETUNE, grouped));
-      probs.forEach((p, i) => (sum[i] += p));
-      perSeed.push({ seed, bestEpoch: ft.bestEpoch, validPrAuc: ft.bestValidPrAuc, test: { f1: f1Score(testLabels, probs), prAuc: averagePrecision(testLabels, probs), rocAuc: rocAuc(testLabels, probs) }, history: ft.history });
-      o.log(`phase ${phase} seed ${seed}: best epoch ${ft.bestEpoch} (valid PR-AUC ${ft.bestValidPrAuc.toFixed(4)}); test PR-AUC ${perSeed.at(-1)!.test.prAuc.toFixed(4)} ROC-AUC ${perSeed.at(-1)!.test.rocAuc.toFixed(4)}`);
-      // The bundle keeps the seed with the best valid PR-AUC (selection on valid only).
-      if (!bestModel || ft.bestValidPrAuc > bestModel.validPrAuc) {
-        if (bestModel) tree.dispose([bestModel.params, bestModel.lora]);
-        bestModel = { params: ft.params, lora: ft.lora, validPrAuc: ft.bestValidPrAuc, seed };
-      } else tree.dispose([ft.params, ft.lora]);
+    let bestModel: { params: CladmopParams; lora: CladmopLora; validPrAuc: number; seed: number; validProbs: Float64Array; testProbs: Float64Array } | null = null;
+    let zeroShot: PhaseResult['zeroShot'];
+    const baselines: PhaseResult['baselines'] = [];
+    const baselineProbs: { method: string; probabilities: number[] }[] = [];
+    try {
+      const seedRuns = seeds.map((seed) => counted(pool.run({ seed, predict: ['valid', 'test'], returnWeights: true })));
+      const fewRuns = fewShotRuns(pool, train.map((t) => t.label), ks, draws, o.quick ? 2 : 20, counted);
+      const zs = await timed(`zero-shot${BESIDE_POOL}`, () => zeroShotScores(config, pretrained, test, grouped, DEFAULT_FINETUNE));
+      zeroShot = { prAuc: averagePrecision(testLabels, zs), rocAuc: rocAuc(testLabels, zs) };
+      // Baselines: same splits; in quick mode scored on the same subsampled test rows.
+      for (const model of ['lr', 'forest'] as const) {
+        if (o.quick && model === 'forest') continue;
+        const bdir = path.join(phaseDirOf(phase), `baseline_${model}`);
+        await timed(`baseline TF-IDF + ${model}${BESIDE_POOL}`, () => runBaseline({ phase, model, dataDir, outDir: bdir }));
+        const predRows = readFileSync(path.join(bdir, 'predictions_test.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+        const byId = new Map(predRows.map(([id, p]) => [id, Number(p)]));
+        const bp = test.map((t) => byId.get(t.nctid));
+        if (bp.some((p) => p === undefined)) throw new Error(`baseline ${model} has no prediction for some phase ${phase} test rows`);
+        baselines.push({ model, metrics: bootstrapMetrics(testLabels, bp as number[], { seed: 2023 }) });
+        baselineProbs.push({ method: `TF-IDF + ${model === 'lr' ? 'logistic regression' : 'random forest'}`, probabilities: bp as number[] });
+      }
+      const fewBaselines = await timed(`few-shot TF-IDF baselines${BESIDE_POOL}`, async () => fewShotBaselines(fewRuns.draws, rows('train'), rows('test')));
+      for (const [i, seed] of seeds.entries()) {
+        const ft = await seedRuns[i];
+        const probs = ft.probabilities.test!;
+        probs.forEach((p, j) => (sum[j] += p));
+        perSeed.push({ seed, bestEpoch: ft.bestEpoch, validPrAuc: ft.bestValidPrAuc, test: { f1: f1Score(testLabels, probs), prAuc: averagePrecision(testLabels, probs), rocAuc: rocAuc(testLabels, probs) }, history: ft.history });
+        o.log(`phase ${phase} seed ${seed}: best epoch ${ft.bestEpoch} (valid PR-AUC ${ft.bestValidPrAuc.toFixed(4)}); test PR-AUC ${perSeed.at(-1)!.test.prAuc.toFixed(4)} ROC-AUC ${perSeed.at(-1)!.test.rocAuc.toFixed(4)}`);
+        // The bundle keeps the seed with the best valid PR-AUC (selection on valid only).
+        if (!bestModel || ft.bestValidPrAuc > bestModel.validPrAuc) {
+          if (bestModel) tree.dispose([bestModel.params, bestModel.lora]);
+          const trained = treeFromTensors({ lora: initLoraParams(config, 0), head: tree.ref(pretrained.head) }, ft.weights!, '', `fine-tuned weights of seed ${seed}`);
+          const { head: _pretrainedHead, ...base } = pretrained;
+          bestModel = { params: { ...tree.ref(base), head: trained.head }, lora: trained.lora, validPrAuc: ft.bestValidPrAuc, seed, validProbs: ft.probabilities.valid!, testProbs: probs };
+        }
+      }
+      few = await fewRuns.results(fewBaselines, testLabels, o.log);
+    } finally {
+      pool.close();
+      stages['fine-tuning (LoRA seeds + few-shot draws, worker processes)'] = (Date.now() - tPool) / 1000;
     }
     // Calibration of the bundled model (best seed): Platt scaling fitted on its valid predictions.
     const bm = bestModel!;
-    const validProbs = await timed('calibration', () => predictProbabilities(config, tree.ref(bm.params), tree.ref(bm.lora), valid, DEFAULT_FINETUNE, grouped));
-    const calibration = fitPlatt(validProbs, valid.map((v) => v.label), { fittedOn: 'valid' });
-    const bestTest = await timed('calibration', () => predictProbabilities(config, tree.ref(bm.params), tree.ref(bm.lora), test, DEFAULT_FINETUNE, grouped));
+    const calibration = fitPlatt(bm.validProbs, valid.map((v) => v.label), { fittedOn: 'valid' });
+    const bestTest = bm.testProbs;
     const calibratedTest = bestTest.map((p) => applyCalibration(calibration, p));
     const calibrationReport = {
       method: 'platt (fitted on valid)',
@@ -214,36 +278,10 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
     const nSeeds = perSeed.length;
     const ensemble = Float64Array.from(sum, (s) => s / nSeeds);
     const ensembleMetrics = bootstrapMetrics(testLabels, ensemble, { seed: 2023 });
-    const zs = await timed('zero-shot', () => zeroShotScores(config, tree.ref(pretrained), test, DEFAULT_PRETRAIN.batchSize, DEFAULT_PRETRAIN.maxCriteria));
-    const zeroShot = { prAuc: averagePrecision(testLabels, zs), rocAuc: rocAuc(testLabels, zs) };
-    // Baselines: same splits; in quick mode scored on the same subsampled test rows.
-    const baselines: PhaseResult['baselines'] = [];
-    const baselineProbs: { method: string; probabilities: number[] }[] = [];
-    for (const model of ['lr', 'forest'] as const) {
-      if (o.quick && model === 'forest') continue;
-      const bdir = path.join(phaseDirOf(phase), `baseline_${model}`);
-      await timed(`baseline TF-IDF + ${model}`, () => runBaseline({ phase, model, dataDir, outDir: bdir }));
-      const predRows = readFileSync(path.join(bdir, 'predictions_test.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
-      const byId = new Map(predRows.map(([id, p]) => [id, Number(p)]));
-      const bp = test.map((t) => byId.get(t.nctid));
-      if (bp.some((p) => p === undefined)) throw new Error(`baseline ${model} has no prediction for some phase ${phase} test rows`);
-      baselines.push({ model, metrics: bootstrapMetrics(testLabels, bp as number[], { seed: 2023 }) });
-      baselineProbs.push({ method: `TF-IDF + ${model === 'lr' ? 'logistic regression' : 'random forest'}`, probabilities: bp as number[] });
-    }
     const newDisease = scoreSubset(newDiseaseRows(rows('train'), rows('test')), testLabels, [
       { method: 'CLaDMoP (ours)', probabilities: ensemble },
       ...baselineProbs,
     ]);
-    const few = o.fewShot === false ? [] : await timed('few-shot', () => fewShot(
-      config,
-      pretrained,
-      { train, valid, test, trainRows: rows('train'), testRows: rows('test') },
-      o.quick ? [16] : [16, 64, 256],
-      o.quick ? 1 : 5,
-      o.quick ? 2 : 20,
-      o.log,
-      grouped,
-    ));
     const ablations: PhaseResult['ablations'] = [];
     const tAblations = Date.now();
     for (const name of o.ablations) {

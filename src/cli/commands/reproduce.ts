@@ -22,6 +22,7 @@ export function register(program: Command): void {
     .option('--pretrain-epochs <n>', 'pre-training epochs (~6 min each on 2 cores; the paper does not give its number; held-out retrieval is flat after 1)', (v) => parseInt(v, 10), DEFAULT_PRETRAIN_EPOCHS)
     .option('--ablations <list>', 'ablation variants to run too: all, or a comma list of no-pretrain,G1S2,G3S0,fine-only,full-ft,all-trials-pretrain', '')
     .option('--no-few-shot', 'skip the few-shot experiment (k = 16, 64, 256 x 5 draws), e.g. in an ablation run')
+    .option('--workers <n>', 'fine-tuning worker processes (default: one per core, at most 2)', (v) => parseInt(v, 10))
     .option('--data <dir>', 'TOP data directory')
     .addHelpText(
       'after',
@@ -33,11 +34,12 @@ Examples:
   $ cladmop reproduce --phase I --ablations all --out runs/phase_I_ablations
   $ cladmop reproduce --phase I --seeds 1 --no-few-shot --ablations all --out runs/ablations_I`,
     )
-    .action(async (opts: { phase: string; out: string; quick?: boolean; encoder: string; seeds: string; molecules: string; pretrainEpochs: number; ablations: string; fewShot: boolean; data?: string }) => {
+    .action(async (opts: { phase: string; out: string; quick?: boolean; encoder: string; seeds: string; molecules: string; pretrainEpochs: number; ablations: string; fewShot: boolean; workers?: number; data?: string }) => {
       const phases = opts.phase === 'all' ? [...PHASES] : [opts.phase.toUpperCase() as BenchmarkPhase];
       if (phases.some((p) => !PHASES.includes(p))) throw new CliError(`--phase must be I, II, III or all, got "${opts.phase}"`);
       const seeds = opts.seeds.split(',').map((s) => parseInt(s, 10));
       if (seeds.some((s) => !Number.isInteger(s))) throw new CliError(`--seeds must be comma-separated integers, got "${opts.seeds}"`);
+      if (opts.workers !== undefined && !(Number.isInteger(opts.workers) && opts.workers >= 1)) throw new CliError('--workers must be a positive integer');
       if (opts.molecules !== 'top' && opts.molecules !== 'names') throw new CliError(`--molecules must be top or names, got "${opts.molecules}"`);
       const { reproduce } = await import('../../train/reproduce.ts');
       const { VARIANTS, variantByName } = await import('../../train/variants.ts');
@@ -61,6 +63,7 @@ Examples:
         pretrainEpochs: opts.pretrainEpochs,
         ablations,
         fewShot: opts.fewShot,
+        workers: opts.workers,
         log: (line) => {
           bar?.p.stop();
           bar = null;

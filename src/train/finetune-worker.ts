@@ -1,0 +1,95 @@
+/**
+ * Worker process of FinetunePool (finetune-pool.ts): receives one phase's data once, then runs LoRA fine-tuning
+ * jobs one at a time and sends back their histories, probabilities and (if asked) weights.
+ *   started by FinetunePool through `node bin/run-ts.mjs src/train/finetune-worker.ts` with an IPC channel.
+ */
+import { tree } from '@jax-js/jax';
+import { initCladmop, type CladmopParams } from '../model/cladmop.ts';
+import { initJax } from '../runtime/jax-init.ts';
+import { treeFromTensors, treeToTensors } from '../runtime/param-tree.ts';
+import type { EncodedCriteria } from '../features/criteria-encoder.ts';
+import { finetune, GroupedCriteria, predictProbabilities, type FinetuneOptions } from './finetune.ts';
+import type { FinetuneJob, FinetuneJobResult, ParentMessage, PoolData, WireTrial, WorkerMessage } from './finetune-pool.ts';
+import type { PreparedTrial } from './prepare.ts';
+
+if (!process.send) throw new Error('finetune-worker.ts runs as a child process of FinetunePool (it needs an IPC channel)');
+const send = (m: WorkerMessage) => process.send!(m);
+// The parent went away (killed, crashed): nothing is left to do.
+process.on('disconnect', () => process.exit(1));
+
+// The criteria states themselves are not sent: the LoRA step reads the grouped criteria only (GroupedCriteria
+// without grouping weights throws if anything asks for a trial it was not given). The token ids are kept:
+// epochBatches groups trials of similar criteria length.
+const criteriaWithoutStates = (tokens: number[]): EncodedCriteria => ({ levels: [], tokens, segments: new Uint8Array(0), dim: 0 });
+
+interface State {
+  data: PoolData;
+  pretrained: CladmopParams;
+  grouped: GroupedCriteria;
+  train: PreparedTrial[];
+  valid: PreparedTrial[];
+  test: PreparedTrial[];
+}
+
+async function load(data: PoolData): Promise<State> {
+  await initJax();
+  const pretrained = treeFromTensors(initCladmop(data.config, 0), data.pretrained, '', 'pre-trained weights');
+  const grouped = new GroupedCriteria(data.config, null);
+  const prepare = (rows: WireTrial[]) => {
+    const trials: PreparedTrial[] = rows.map((r) => ({
+      nctid: r.nctid,
+      label: r.label,
+      input: { criteria: criteriaWithoutStates(r.criteriaTokens), dm: { ...r.dm, report: { invalidSmiles: [], placeboDropped: 0, unknownIcdCodes: [], truncated: [] } } },
+    }));
+    grouped.preset(trials, rows.map((r) => r.grouped));
+    return trials;
+  };
+  return { data, pretrained, grouped, train: prepare(data.train), valid: prepare(data.valid), test: prepare(data.test) };
+}
+
+async function runJob(s: State, id: number, job: FinetuneJob): Promise<FinetuneJobResult> {
+  const o: FinetuneOptions = {
+    ...s.data.options,
+    config: s.data.config,
+    seed: job.seed,
+    maxEpochs: job.maxEpochs ?? s.data.options.maxEpochs,
+    patience: job.patience ?? s.data.options.patience,
+    grouped: s.grouped,
+    onEpoch: (epoch, total) => send({ type: 'epoch', id, epoch, total }),
+  };
+  const bad = (job.trainRows ?? []).findIndex((i) => !Number.isInteger(i) || i < 0 || i >= s.train.length);
+  if (bad >= 0) throw new Error(`trainRows[${bad}] = ${job.trainRows![bad]} is not a row of the train split (${s.train.length} trials)`);
+  const train = job.trainRows ? job.trainRows.map((i) => s.train[i]) : s.train;
+  const ft = await finetune(tree.ref(s.pretrained), train, s.valid, o);
+  const probabilities: FinetuneJobResult['probabilities'] = {};
+  for (const split of job.predict) {
+    probabilities[split] = await predictProbabilities(s.data.config, tree.ref(ft.params), tree.ref(ft.lora), s[split], o, s.grouped);
+  }
+  const weights = job.returnWeights ? await treeToTensors({ lora: ft.lora, head: ft.params.head }) : undefined;
+  tree.dispose([ft.params, ft.lora]);
+  return { bestEpoch: ft.bestEpoch, bestValidPrAuc: ft.bestValidPrAuc, history: ft.history, posWeight: ft.posWeight, probabilities, weights };
+}
+
+// Messages are handled strictly in order: a job sent before the data has loaded waits for it.
+let state: Promise<State> | null = null;
+let chain: Promise<void> = Promise.resolve();
+process.on('message', (m: ParentMessage) => {
+  chain = chain.then(async () => {
+    if (m.type === 'init') {
+      try {
+        state = load(m.data);
+        await state;
+        send({ type: 'ready' });
+      } catch (err) {
+        send({ type: 'error', id: null, message: (err as Error).stack ?? String(err) });
+      }
+    } else if (m.type === 'job') {
+      try {
+        if (!state) throw new Error('job before init');
+        send({ type: 'result', id: m.id, result: await runJob(await state, m.id, m.job) });
+      } catch (err) {
+        send({ type: 'error', id: m.id, message: (err as Error).stack ?? String(err) });
+      }
+    }
+  });
+});
