@@ -19,7 +19,7 @@ export function register(program: Command): void {
     .option('--encoder <spec>', 'criteria encoder: lm (shipped), lm:DIR, or onnx:DIR (a local Hugging Face ONNX export of a real LLM)', 'lm')
     .option('--seeds <list>', 'fine-tuning seeds', '1,2,3')
     .option('--molecules <source>', 'molecule source: top (TOP SMILES as given) or names (re-derived from drug names)', 'top')
-    .option('--pretrain-epochs <n>', 'pre-training epochs (~6 min each on 2 cores; the paper does not give its number; held-out retrieval is flat after 1)', (v) => parseInt(v, 10), DEFAULT_PRETRAIN_EPOCHS)
+    .option('--pretrain-epochs <n>', 'pre-training epochs (~6 min each on 2 cores; the paper does not give its number; held-out retrieval is flat after 1; valid prefers 3 for phases II and III, see results/pretrain_epochs)', (v) => parseInt(v, 10), DEFAULT_PRETRAIN_EPOCHS)
     .option('--ablations <list>', 'ablation variants to run too: all, or a comma list of no-pretrain,G1S2,G3S0,fine-only,full-ft,all-trials-pretrain', '')
     .option('--no-few-shot', 'skip the few-shot experiment (k = 16, 64, 256 x 5 draws), e.g. in an ablation run')
     .option('--workers <n>', 'fine-tuning worker processes (default: one per core, at most 2)', (v) => parseInt(v, 10))
