@@ -241,3 +241,21 @@ test(
     assert.deepEqual(files, []);
   }),
 );
+
+test(
+  'onDisk: levels are read from the entry on each access (same values as get), and a deleted entry fails with a clear error',
+  withDir((dir) => {
+    const cache = new EmbeddingCache(dir, 'enc-a');
+    const text = 'inclusion criteria:\n- HbA1c 7-10%';
+    cache.put(text, fakeEncode(text));
+    const eager = cache.get(text)!;
+    const view = cache.onDisk(text, eager);
+    assert.deepEqual(view.tokens, eager.tokens);
+    assert.equal(view.dim, DIM);
+    assert.deepEqual(view.levels, eager.levels);
+    // Two reads are two fresh arrays: nothing is kept in memory between them.
+    assert.notEqual(view.levels[0], view.levels[0]);
+    rmSync(entryFile(cache, text));
+    assert.throws(() => view.levels, /no longer in the embedding cache .*HbA1c/);
+  }),
+);

@@ -52,6 +52,28 @@ export class EmbeddingCache {
     }
   }
 
+  /**
+   * `entry` (this cache's entry for `text`) with its hidden states left on disk: `levels` reads and decodes the
+   * entry again on every access (~1.7 ms per trial), so a training run over thousands of trials holds only
+   * their token ids in memory (the states are ~1 MB per trial in float32).
+   */
+  onDisk(text: string, entry: EncodedCriteria): EncodedCriteria {
+    const { tokens, segments, dim } = entry;
+    const read = () => {
+      const v = this.get(text);
+      if (!v) throw new Error(`the criteria states of a trial are no longer in the embedding cache ${this.dir} (deleted during the run?); run again to recompute them. Criteria begin: ${JSON.stringify(text.slice(0, 60))}`);
+      return v.levels;
+    };
+    return {
+      tokens,
+      segments,
+      dim,
+      get levels() {
+        return read();
+      },
+    };
+  }
+
   has(text: string): boolean {
     return existsSync(this.file(cacheKey(this.encoderId, text)));
   }

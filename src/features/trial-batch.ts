@@ -57,14 +57,16 @@ export function packCriteriaHost(items: EncodedCriteria[], o: BatchOptions, leng
   const rowWeights = Float32Array.from({ length: B }, (_, i) => (i < items.length ? 1 : 0));
   const L = length;
   const d = rows[0].dim;
-  const nLevels = rows[0].levels.length;
+  // Each row's states are read once: in training they may come from the embedding cache on disk on each read.
+  const rowLevels = rows.map((r) => r.levels);
+  const nLevels = rowLevels[0].length;
   const levels = Array.from({ length: nLevels }, () => new Float32Array(B * L * d));
   const critMask = new Uint8Array(B * L);
   const critSegment = new Int32Array(B * L);
   rows.forEach((r, b) => {
     const keep = keptTokens(r.segments, L);
     for (let l = 0; l < nLevels; l++) {
-      const src = r.levels[l];
+      const src = rowLevels[b][l];
       const dst = levels[l];
       keep.forEach((t, j) => dst.set(src.subarray(t * d, (t + 1) * d), (b * L + j) * d));
     }

@@ -99,8 +99,9 @@ export async function runPretraining(
     return;
   }
   mkdirSync(plan.dir, { recursive: true });
-  const trials = await prepareTrials(plan.trials, ctx, (d, t) => progress?.('encode SCT-like corpus', d, t));
-  const held = await prepareTrials(plan.heldOut, ctx, (d, t) => progress?.('encode held-out', d, t));
+  // Pre-training is the largest process of a run: its states stay on disk (see PrepareOptions).
+  const trials = await prepareTrials(plan.trials, ctx, (d, t) => progress?.('encode SCT-like corpus', d, t), { statesOnDisk: true });
+  const held = await prepareTrials(plan.heldOut, ctx, (d, t) => progress?.('encode held-out', d, t), { statesOnDisk: true });
   const result = await pretrain(trials, held, {
     ...plan.options,
     checkpoint: path.join(plan.dir, 'checkpoint.safetensors'),
