@@ -26,8 +26,9 @@ export interface FeatureContext {
 export interface PrepareOptions {
   /**
    * Leave each trial's criteria states in the embedding cache and read them when a batch is packed
-   * (EmbeddingCache.onDisk; without a cache they stay in memory). Pre-training uses it: its ~2,400 trials held ~2.4 GB of states in
-   * memory otherwise (measured peak 6.5 GB, 4.9 with this), for ~4.5 ms per trial read (about 2.5% of a step).
+   * (EmbeddingCache.onDisk; without a cache they stay in memory). Pre-training uses it: its ~2,400 trials
+   * held ~2.4 GB of states in memory otherwise (measured peak 6.5 GB, 4.9 with this), for ~4.5 ms per trial
+   * read (about 2.5% of a step).
    */
   statesOnDisk?: boolean;
 }
