@@ -148,7 +148,7 @@ export class GroupedCriteria {
 }
 
 /** Shape of one trial's grouped criteria per level: [K, d] with K the last grouping layer's centroids. */
-export function groupedShapes(c: CladmopConfig): [number, number][] {
+function groupedShapes(c: CladmopConfig): [number, number][] {
   return c.levels.map(() => [c.centroids[c.centroids.length - 1], c.dModel]);
 }
 
@@ -184,19 +184,32 @@ async function predictFromGrouped(
   o: BatchOpts,
   fn = classifierFromGrouped(c),
 ): Promise<Float64Array> {
-  const out = new Float64Array(trials.length);
-  for (let s = 0; s < trials.length; s += o.batchSize) {
-    const idx = Array.from({ length: Math.min(o.batchSize, trials.length - s) }, (_, j) => s + j);
-    const rows = Array.from({ length: o.batchSize }, (_, j) => idx[j] ?? idx[0]);
-    const g = packGrouped(rows.map((i) => grouped[i]), groupedShapes(c));
-    const dm = packDm(rows.map((i) => trials[i].input.dm));
-    const z = (await fn(tree.ref(params), tree.ref(lora), g, dm).data()) as Float32Array;
-    idx.forEach((i, j) => {
-      out[i] = 1 / (1 + Math.exp(-z[j]));
-    });
-  }
+  const logits = await scoreGroupedBatches(c, trials, grouped, o.batchSize, (g, dm) => fn(tree.ref(params), tree.ref(lora), g, dm));
   tree.dispose(params);
   tree.dispose(lora);
+  return logits.map((z) => 1 / (1 + Math.exp(-z)));
+}
+
+/**
+ * One value per trial from `score` over batches of grouped criteria + DM features. A last, short batch is padded
+ * with copies of its first trial: fixed shapes, one compiled program.
+ */
+export async function scoreGroupedBatches(
+  c: CladmopConfig,
+  trials: PreparedTrial[],
+  grouped: Float32Array[][],
+  batchSize: number,
+  score: (g: Array[], dm: DmBatch) => Array,
+): Promise<Float64Array> {
+  const out = new Float64Array(trials.length);
+  for (let s = 0; s < trials.length; s += batchSize) {
+    const idx = Array.from({ length: Math.min(batchSize, trials.length - s) }, (_, j) => s + j);
+    const rows = Array.from({ length: batchSize }, (_, j) => idx[j] ?? idx[0]);
+    const g = packGrouped(rows.map((i) => grouped[i]), groupedShapes(c));
+    const dm = packDm(rows.map((i) => trials[i].input.dm));
+    const z = (await score(g, dm).data()) as Float32Array;
+    idx.forEach((i, j) => (out[i] = z[j]));
+  }
   return out;
 }
 

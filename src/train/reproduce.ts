@@ -9,7 +9,6 @@ import { jit, tree, type Array as JaxArray } from '@jax-js/jax';
 import { loadSplit, describeSplit, resolveDataDir, REPO_ROOT, type LoadedSplit } from '../data/splits.ts';
 import type { BenchmarkPhase, LabelledTrial } from '../data/trial.ts';
 import { loadEncoder } from '../features/encoder-spec.ts';
-import { packDm, packGrouped } from '../features/trial-batch.ts';
 import { initCladmop, initLoraParams, ownPairScoresFromGrouped, type DmBatch, type CladmopConfig, type CladmopLora, type CladmopParams } from '../model/cladmop.ts';
 import { saveBundle } from '../model/bundle.ts';
 import { bootstrapMetrics, allPositiveReference, type BootstrapMetrics } from '../eval/bootstrap.ts';
@@ -31,7 +30,7 @@ import { MAIN_VARIANT, variantByName } from './variants.ts';
 import { fewShotBaselines, fewShotRuns, newDiseaseRows, scoreSubset, type FewShotResult, type SubsetScores } from './experiments.ts';
 import { defaultWorkers, FinetunePool, poolDataFor } from './finetune-pool.ts';
 import { cladmopConfigFor, featureContext, MoleculeFeaturizer, planPretraining, subsample } from './run-pretraining.ts';
-import { DEFAULT_FINETUNE, finetune, GroupedCriteria, groupedShapes, predictProbabilities, type FinetuneEpoch } from './finetune.ts';
+import { DEFAULT_FINETUNE, finetune, GroupedCriteria, predictProbabilities, scoreGroupedBatches, type FinetuneEpoch } from './finetune.ts';
 import { initJax } from '../runtime/jax-init.ts';
 
 /** The paper's table (CLaDMoP, KDD 2025; values as recovered in shared/notes/paper.md). */
@@ -88,19 +87,9 @@ function meanStd(xs: number[]): { mean: number; std: number } {
  * grouped by `grouped` (the pre-trained grouping blocks; the fine-tuning runs use the same). Borrows `params`.
  */
 async function zeroShotScores(c: CladmopConfig, params: CladmopParams, trials: PreparedTrial[], grouped: GroupedCriteria, o: { batchSize: number; maxCriteria: number }): Promise<Float64Array> {
-  const groups = await grouped.of(trials, o);
   const { grouping: _grouping, ...base } = params;
   const fn = jit((p: CladmopParams, g: JaxArray[], dm: DmBatch) => ownPairScoresFromGrouped(c, p, g, dm));
-  const out = new Float64Array(trials.length);
-  for (let s = 0; s < trials.length; s += o.batchSize) {
-    const idx = Array.from({ length: Math.min(o.batchSize, trials.length - s) }, (_, j) => s + j);
-    // A last, short batch is padded with copies of its first trial (fixed shapes: one compiled program).
-    const rows = Array.from({ length: o.batchSize }, (_, j) => idx[j] ?? idx[0]);
-    const g = packGrouped(rows.map((i) => groups[i]), groupedShapes(c));
-    const dm = packDm(rows.map((i) => trials[i].input.dm));
-    const z = (await fn(tree.ref({ ...base, grouping: [] }), g, dm).data()) as Float32Array;
-    idx.forEach((i, j) => (out[i] = z[j]));
-  }
+  const out = await scoreGroupedBatches(c, trials, await grouped.of(trials, o), o.batchSize, (g, dm) => fn(tree.ref({ ...base, grouping: [] }), g, dm));
   fn.dispose();
   return out;
 }
