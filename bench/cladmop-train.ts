@@ -79,7 +79,7 @@ await runBench('cladmop-train', async (args) => {
       const dm = packDm(trials.map((t) => t.dm));
       const labels = np.array(Float32Array.from({ length: B }, (_, i) => i % 2));
       const weights = np.ones([B]);
-      const [theta2, s2, loss] = train.step(theta, adam, o.lr, { f: tree.ref(frozen), g, dm, y: labels, w: weights });
+      const [theta2, s2, loss] = train.step(theta, adam, o.lr, { f: tree.ref(frozen), g, dm, y: labels, w: weights, off: np.zeros([B]) });
       theta = theta2;
       adam = s2;
       const v = (await loss.data())[0];

@@ -4,12 +4,14 @@
  * ```ts
  * import { loadModel, predict, explain, parseCtgovJson } from 'cladmop';
  *
- * const model = await loadModel('results/phase_I/model');          // bundle + the criteria encoder it names
+ * const models = await ModelRouter.load();                         // the shipped models/phase-I, -II, -III
  * const { trials } = parseCtgovJson(studyJsonText, { dataDir });   // ClinicalTrials.gov API v2 -> Trial + report
- * const [p] = await predict(model, trials);                        // { probability, rawProbability, warnings, missing, ... }
- * const e = await explain(model, trials[0]);                       // leave-one-out deltas per criterion, drug, disease
- * model.dispose();
+ * const [p] = await models.predict(trials);                        // each trial by its phase's model
+ * const e = await models.explain(trials[0]);                       // leave-one-out deltas per criterion, drug, disease
+ * models.dispose();
  * ```
+ *
+ * - `loadModel(dir)` loads one bundle; `predict(model, inputs)` / `explain(model, input)` use it for every trial.
  *
  * - `loadModel(dir, { encoder?, dataDir?, cache? })` refuses a corrupted bundle (BundleError) and an encoder
  *   whose id differs from the one the bundle was trained on.
@@ -23,6 +25,8 @@
 
 // Prediction
 export { loadModel, BundleError, type LoadModelOptions, type Model, type ModelInfo } from './predict/model.ts';
+export { ModelRouter, routePhase, defaultModelsDir } from './predict/router.ts';
+export { LexicalModel, type LexicalState, type LexicalTerm } from './model/lexical.ts';
 export { predict, type Prediction, type PredictOptions, type InputsUsed, type MissingInputs } from './predict/predict.ts';
 export { explain, type Explanation, type ExplainOptions, type StatementAttribution, type ItemAttribution } from './predict/explain.ts';
 export { fitPlatt, fitIsotonic, applyCalibration, type Calibration, type PlattCalibration, type IsotonicCalibration } from './predict/calibration.ts';

@@ -10,6 +10,8 @@ import { MAX_ANCESTORS, MAX_DISEASES, MAX_DRUGS, MAX_MOLECULES, MAX_NGRAMS, MOLE
 export interface TrialInput {
   criteria: EncodedCriteria;
   dm: DmFeatures;
+  /** [ours] The lexical level's logit (model/lexical.ts), added to the model's logit; absent = 0. */
+  offset?: number;
 }
 
 export interface BatchOptions {

@@ -5,6 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { init, numpy as np, tree } from '@jax-js/jax';
 import { treeToTensors } from '../runtime/param-tree.ts';
+import { readSafetensors, writeSafetensors } from '../runtime/safetensors.ts';
+import { createHash } from 'node:crypto';
 import { BUNDLE_SCHEMA_VERSION, BundleError, loadBundle, saveBundle, type BundleConfig } from './bundle.ts';
 import { initCladmop, initLoraParams, type CladmopConfig, type CladmopLora } from './cladmop.ts';
 import { TINY_CLADMOP } from './testing/tiny-config.ts';
@@ -104,12 +106,12 @@ test('a changed vocabulary file is refused too', async () => {
   assert.throws(() => loadBundle(dir), (err: Error) => err instanceof BundleError && /icd_vocabulary\.json is corrupted/.test(err.message));
 });
 
-test('schema version 2 and a foreign format are refused with a clear message', async () => {
+test('schema version 3 and a foreign format are refused with a clear message', async () => {
   const { dir } = await saved();
-  editConfig(dir, (c) => (c.schemaVersion = 2));
-  assert.throws(() => loadBundle(dir), (err: Error) => err instanceof BundleError && /schema version 2 is not supported/.test(err.message) && /reads version 1/.test(err.message));
+  editConfig(dir, (c) => (c.schemaVersion = 3));
+  assert.throws(() => loadBundle(dir), (err: Error) => err instanceof BundleError && /schema version 3 is not supported/.test(err.message) && /reads versions 1 and 2/.test(err.message));
   editConfig(dir, (c) => {
-    c.schemaVersion = 1;
+    c.schemaVersion = 2;
     c.format = 'something-else';
   });
   assert.throws(() => loadBundle(dir), (err: Error) => err instanceof BundleError && /format is "something-else"/.test(err.message));
@@ -136,4 +138,29 @@ test('an architecture that does not match the weights is refused, naming the ten
   // Fewer layers than stored: not silently loaded without them.
   editConfig(dir, (c) => ((c.architecture as CladmopConfig).dmLayers = 0));
   assert.throws(() => loadBundle(dir), (err: Error) => err instanceof BundleError && /tensor\(s\) the architecture .* does not use \(base\.dmBlocks\.0\./.test(err.message));
+});
+
+test('a schema-1 bundle (one model: base.* + lora.*) still loads, with the same weights as the schema-2 one it was made from', async () => {
+  const { dir } = await saved();
+  const two = loadBundle(dir);
+  // Rewrite as schema 1: member 0's adapters become lora.*, its head is base.head.* already.
+  const file = path.join(dir, 'weights.safetensors');
+  const { tensors } = readSafetensors(file);
+  const renamed = Object.fromEntries(
+    Object.entries(tensors)
+      .filter(([n]) => !n.startsWith('members.0.head.'))
+      .map(([n, t]) => [n.startsWith('members.0.lora.') ? n.slice('members.0.'.length) : n, t]),
+  );
+  writeSafetensors(file, renamed, { format: 'cladmop-model-v1' });
+  const bytes = readFileSync(file);
+  editConfig(dir, (c) => {
+    c.schemaVersion = 1;
+    delete c.members;
+    (c.files as Record<string, { sha256: string; bytes: number }>)['weights.safetensors'] = { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
+  });
+  const one = loadBundle(dir);
+  assert.equal(one.members.length, 1);
+  assert.deepEqual(Object.keys(one.tensors).sort(), Object.keys(two.tensors).sort());
+  for (const [name, t] of Object.entries(two.tensors)) assert.deepEqual(one.tensors[name].data, t.data, name);
+  tree.dispose([one.params, one.lora, two.params, two.lora]);
 });

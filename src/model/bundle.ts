@@ -1,7 +1,12 @@
 /**
- * Saved-model bundle: a directory with a versioned `config.json`, the weights in safetensors (base model +
- * LoRA adapters), and the ICD vocabulary the disease embeddings are indexed by. Loading checks the schema
- * version and every file's sha256 and never executes anything from the bundle.
+ * Saved-model bundle: a directory with a versioned `config.json`, the weights in safetensors, the ICD vocabulary
+ * the disease embeddings are indexed by and, when the model has one, its lexical level (`lexical.json`, see
+ * model/lexical.ts). Loading checks the schema version and every file's sha256 and never executes anything from
+ * the bundle.
+ *
+ * Schema 2 holds an ensemble: the frozen pre-trained base once (`base.*`) and, per member (fine-tuning seed),
+ * its LoRA adapters and head (`members.<i>.lora.*`, `members.<i>.head.*`); a prediction averages the members'
+ * probabilities, exactly as the reported ensemble does. Schema 1 (one model: `base.*` + `lora.*`) is still read.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -11,13 +16,29 @@ import { readSafetensors, writeSafetensors, type Tensor } from '../runtime/safet
 import { tree } from '@jax-js/jax';
 import { namedLeaves, treeFromTensors, treeToTensors } from '../runtime/param-tree.ts';
 import { initCladmop, initLoraParams, type CladmopConfig, type CladmopLora, type CladmopParams } from './cladmop.ts';
+import type { LexicalState } from './lexical.ts';
 
 export const BUNDLE_FORMAT = 'cladmop-model';
-export const BUNDLE_SCHEMA_VERSION = 1;
+export const BUNDLE_SCHEMA_VERSION = 2;
+/** Schema versions this code reads. */
+const READABLE_SCHEMAS = [1, 2];
+
+/** One ensemble member as config.json describes it. */
+export interface BundleMember {
+  seed: number;
+  bestEpoch?: number;
+  validPrAuc?: number;
+}
 
 export interface BundleConfig {
   format: typeof BUNDLE_FORMAT;
   schemaVersion: number;
+  /**
+   * Schema 2: 'cladmop' (default; weights.safetensors) or 'tfidf-lr', the TF-IDF + logistic-regression baseline
+   * as a model (lexical.json alone, no network weights), so `predict`, `serve` and `evaluate` can use it too.
+   */
+  kind?: 'cladmop' | 'tfidf-lr';
+  /** The network (absent in a tfidf-lr bundle). */
   architecture: CladmopConfig;
   /** Criteria encoder the model was trained on (its outputs are the model's input). */
   encoder: { spec: string; id: string; name: string };
@@ -31,6 +52,10 @@ export interface BundleConfig {
   files: Record<string, { sha256: string; bytes: number }>;
   /** Optional probability calibration fitted on valid (see eval/calibration). */
   calibration?: Record<string, unknown>;
+  /** Schema 2: the ensemble members, in tensor order (`members.<i>.*`). */
+  members?: BundleMember[];
+  /** [ours] Schema 2: the lexical level, stored in lexical.json, when the model has one. */
+  lexical?: { file: 'lexical.json'; C: number; vocabularySize: number };
 }
 
 export class BundleError extends Error {}
@@ -39,21 +64,39 @@ const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest
 
 export interface SaveBundleInput {
   dir: string;
+  /** The frozen base (its head is not read when `members` are given). */
   params: CladmopParams;
-  lora: CladmopLora;
+  /** One model: its adapters (the head is `params.head`). Ignored when `members` are given. */
+  lora?: CladmopLora;
+  /** An ensemble: each member's adapters and head (borrowed, not consumed). */
+  members?: { lora: CladmopLora; head: CladmopParams['head']; info: BundleMember }[];
+  lexical?: LexicalState;
   icdVocabulary: string[];
-  config: Omit<BundleConfig, 'format' | 'schemaVersion' | 'files' | 'createdAt'>;
+  config: Omit<BundleConfig, 'format' | 'schemaVersion' | 'files' | 'createdAt' | 'members' | 'lexical'>;
 }
 
 export async function saveBundle(input: SaveBundleInput): Promise<BundleConfig> {
   mkdirSync(input.dir, { recursive: true });
   const weightsFile = path.join(input.dir, 'weights.safetensors');
-  const tensors = { ...(await treeToTensors(input.params, 'base')), ...(await treeToTensors(input.lora, 'lora')) };
+  const members = input.members ?? (input.lora ? [{ lora: input.lora, head: input.params.head, info: { seed: 0 } }] : []);
+  if (members.length === 0) throw new Error('saveBundle: no model to save (give lora or members)');
+  const { head: _head, ...base } = input.params;
+  // The base's own head slot holds member 0's head, so the base is a complete CladmopParams tree.
+  let tensors: Record<string, Tensor> = await treeToTensors({ ...base, head: members[0].head }, 'base');
+  for (const [i, m] of members.entries()) {
+    tensors = { ...tensors, ...(await treeToTensors(m.lora, `members.${i}.lora`)), ...(await treeToTensors(m.head, `members.${i}.head`)) };
+  }
   writeSafetensors(weightsFile, tensors, { format: `${BUNDLE_FORMAT}-v${BUNDLE_SCHEMA_VERSION}` });
   const vocabFile = path.join(input.dir, 'icd_vocabulary.json');
   writeFileAtomic(vocabFile, JSON.stringify(input.icdVocabulary));
+  const written = [weightsFile, vocabFile];
+  if (input.lexical) {
+    const lexicalFile = path.join(input.dir, 'lexical.json');
+    writeFileAtomic(lexicalFile, JSON.stringify(input.lexical));
+    written.push(lexicalFile);
+  }
   const files: BundleConfig['files'] = {};
-  for (const f of [weightsFile, vocabFile]) {
+  for (const f of written) {
     const bytes = readFileSync(f);
     files[path.basename(f)] = { sha256: sha256(bytes), bytes: bytes.length };
   }
@@ -61,6 +104,8 @@ export async function saveBundle(input: SaveBundleInput): Promise<BundleConfig> 
     format: BUNDLE_FORMAT,
     schemaVersion: BUNDLE_SCHEMA_VERSION,
     ...input.config,
+    members: members.map((m) => m.info),
+    ...(input.lexical ? { lexical: { file: 'lexical.json' as const, C: input.lexical.C, vocabularySize: input.lexical.weights.length } } : {}),
     createdAt: new Date().toISOString(),
     files,
   };
@@ -71,11 +116,57 @@ export async function saveBundle(input: SaveBundleInput): Promise<BundleConfig> 
 export interface LoadedBundle {
   dir: string;
   config: BundleConfig;
-  params: CladmopParams;
-  lora: CladmopLora;
+  /** Member 0's complete model (base with its head, and its adapters); null for a tfidf-lr bundle. */
+  params: CladmopParams | null;
+  lora: CladmopLora | null;
   icdVocabulary: string[];
-  /** The weights as read (base.* and lora.*), checked against the architecture. */
+  /** Member 0's weights as `base.*` + `lora.*` (the names the ONNX export reads), checked against the architecture. */
   tensors: Record<string, Tensor>;
+  /** Every member's weights as `base.*` + `lora.*` (member 0 first; the base arrays are shared, not copied). */
+  members: { info: BundleMember; tensors: Record<string, Tensor> }[];
+  /** The lexical level's state (lexical.json), when the model has one. */
+  lexical: LexicalState | null;
+}
+
+/** A member's weights under the single-model names: the shared base with the member's head, and its adapters as lora.*. */
+function memberTensors(all: Record<string, Tensor>, i: number): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  const prefix = `members.${i}.`;
+  for (const [name, t] of Object.entries(all)) {
+    if (name.startsWith('base.') && !name.startsWith('base.head.')) out[name] = t;
+    else if (name.startsWith(`${prefix}lora.`)) out[name.slice(prefix.length)] = t;
+    else if (name.startsWith(`${prefix}head.`)) out[`base.${name.slice(prefix.length)}`] = t;
+  }
+  return out;
+}
+
+export interface SaveLexicalBundleInput {
+  dir: string;
+  lexical: LexicalState;
+  icdVocabulary: string[];
+  config: Omit<BundleConfig, 'format' | 'schemaVersion' | 'files' | 'createdAt' | 'members' | 'lexical' | 'kind' | 'architecture'>;
+}
+
+/** Saves the TF-IDF + logistic-regression baseline as a model bundle (kind 'tfidf-lr'). */
+export function saveLexicalBundle(input: SaveLexicalBundleInput): BundleConfig {
+  mkdirSync(input.dir, { recursive: true });
+  const files: BundleConfig['files'] = {};
+  for (const [name, text] of [['lexical.json', JSON.stringify(input.lexical)], ['icd_vocabulary.json', JSON.stringify(input.icdVocabulary)]] as const) {
+    writeFileAtomic(path.join(input.dir, name), text);
+    const bytes = Buffer.from(text);
+    files[name] = { sha256: sha256(bytes), bytes: bytes.length };
+  }
+  const config = {
+    format: BUNDLE_FORMAT,
+    schemaVersion: BUNDLE_SCHEMA_VERSION,
+    kind: 'tfidf-lr',
+    ...input.config,
+    lexical: { file: 'lexical.json', C: input.lexical.C, vocabularySize: input.lexical.weights.length },
+    createdAt: new Date().toISOString(),
+    files,
+  } as BundleConfig;
+  writeFileAtomic(path.join(input.dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+  return config;
 }
 
 /** Reads and checks a bundle; throws BundleError saying what is wrong. */
@@ -89,8 +180,8 @@ export function loadBundle(dir: string): LoadedBundle {
     throw new BundleError(`${configFile} is not valid JSON (${(err as Error).message})`);
   }
   if (config.format !== BUNDLE_FORMAT) throw new BundleError(`${configFile}: format is ${JSON.stringify(config.format)}, expected "${BUNDLE_FORMAT}"`);
-  if (config.schemaVersion !== BUNDLE_SCHEMA_VERSION) {
-    throw new BundleError(`${configFile}: schema version ${config.schemaVersion} is not supported (this cladmop reads version ${BUNDLE_SCHEMA_VERSION})`);
+  if (!READABLE_SCHEMAS.includes(config.schemaVersion)) {
+    throw new BundleError(`${configFile}: schema version ${config.schemaVersion} is not supported (this cladmop reads versions ${READABLE_SCHEMAS.join(' and ')})`);
   }
   for (const [name, expected] of Object.entries(config.files ?? {})) {
     const file = path.join(dir, name);
@@ -99,24 +190,57 @@ export function loadBundle(dir: string): LoadedBundle {
     const got = sha256(bytes);
     if (got !== expected.sha256) throw new BundleError(`${dir}: ${name} is corrupted or was changed (sha256 ${got.slice(0, 12)}…, config.json says ${expected.sha256.slice(0, 12)}…)`);
   }
-  if (!config.files?.['weights.safetensors'] || !config.files?.['icd_vocabulary.json']) {
-    throw new BundleError(`${configFile}: files must list weights.safetensors and icd_vocabulary.json`);
+  const lexicalOnly = config.kind === 'tfidf-lr';
+  if (config.kind !== undefined && config.kind !== 'cladmop' && !lexicalOnly) throw new BundleError(`${configFile}: kind ${JSON.stringify(config.kind)} is not known (cladmop or tfidf-lr)`);
+  if (lexicalOnly && (config.schemaVersion < 2 || !config.lexical)) throw new BundleError(`${configFile}: a tfidf-lr bundle needs schema version 2 and a lexical entry`);
+  if ((!lexicalOnly && !config.files?.['weights.safetensors']) || !config.files?.['icd_vocabulary.json']) {
+    throw new BundleError(`${configFile}: files must list ${lexicalOnly ? '' : 'weights.safetensors and '}icd_vocabulary.json`);
   }
   const icdVocabulary = JSON.parse(readFileSync(path.join(dir, 'icd_vocabulary.json'), 'utf8')) as string[];
-  const { tensors } = readSafetensors(path.join(dir, 'weights.safetensors'));
+  let lexical: LexicalState | null = null;
+  if (config.lexical) {
+    if (config.schemaVersion < 2) throw new BundleError(`${configFile}: a lexical level needs schema version 2`);
+    if (!config.files['lexical.json']) throw new BundleError(`${configFile}: lexical is set but files does not list lexical.json`);
+    try {
+      lexical = JSON.parse(readFileSync(path.join(dir, 'lexical.json'), 'utf8')) as LexicalState;
+    } catch (err) {
+      throw new BundleError(`${dir}: lexical.json is not valid JSON (${(err as Error).message})`);
+    }
+  }
+  if (lexicalOnly) return { dir, config, params: null, lora: null, icdVocabulary, tensors: {}, members: [], lexical };
+  const { tensors: all } = readSafetensors(path.join(dir, 'weights.safetensors'));
   const arch = config.architecture;
+  const nMembers = config.schemaVersion >= 2 ? (config.members ?? []).length : 1;
+  if (nMembers < 1) throw new BundleError(`${configFile}: members must list at least one model`);
+  const members: LoadedBundle['members'] = [];
+  for (let i = 0; i < nMembers; i++) {
+    members.push({ info: config.schemaVersion >= 2 ? config.members![i] : { seed: Number((config.training as { seed?: number })?.seed ?? 0) }, tensors: config.schemaVersion >= 2 ? memberTensors(all, i) : all });
+  }
   try {
-    const params = treeFromTensors(initCladmop(arch, 0), tensors, 'base', 'weights.safetensors');
-    const lora = treeFromTensors(initLoraParams(arch, 0), tensors, 'lora', 'weights.safetensors');
+    // Every member is checked against the architecture; member 0 is returned as jax-js trees.
+    let first: { params: CladmopParams; lora: CladmopLora } | null = null;
+    const used = new Set<string>();
+    for (const [i, m] of members.entries()) {
+      const params = treeFromTensors(initCladmop(arch, 0), m.tensors, 'base', `weights.safetensors (member ${i})`);
+      const lora = treeFromTensors(initLoraParams(arch, 0), m.tensors, 'lora', `weights.safetensors (member ${i})`);
+      for (const [name] of [...namedLeaves(params, 'base'), ...namedLeaves(lora, 'lora')]) {
+        if (config.schemaVersion < 2) used.add(name);
+        else if (name.startsWith('base.head.')) used.add(`members.${i}.${name.slice('base.'.length)}`);
+        else if (name.startsWith('lora.')) used.add(`members.${i}.${name}`);
+        else used.add(name);
+      }
+      if (i === 0) first = { params, lora };
+      else tree.dispose([params, lora]);
+    }
     // Every stored tensor must be used: config.json is not covered by a checksum, and an architecture with
-    // fewer layers or levels than the weights would otherwise load silently without them.
-    const used = new Set([...namedLeaves(params, 'base'), ...namedLeaves(lora, 'lora')].map(([name]) => name));
-    const unused = Object.keys(tensors).filter((name) => !used.has(name));
+    // fewer layers or levels than the weights would otherwise load silently without them. (Schema 2 keeps
+    // member 0's head in base.head too, so that the base alone is a complete tree.)
+    const unused = Object.keys(all).filter((name) => !used.has(name) && !(config.schemaVersion >= 2 && name.startsWith('base.head.')));
     if (unused.length > 0) {
-      tree.dispose([params, lora]);
+      tree.dispose([first!.params, first!.lora]);
       throw new Error(`weights.safetensors holds ${unused.length} tensor(s) the architecture in config.json does not use (${unused.slice(0, 3).join(', ')}${unused.length > 3 ? ', …' : ''})`);
     }
-    return { dir, config, params, lora, icdVocabulary, tensors };
+    return { dir, config, params: first!.params, lora: first!.lora, icdVocabulary, tensors: members[0].tensors, members, lexical };
   } catch (err) {
     throw new BundleError(`${dir}: ${(err as Error).message}`);
   }

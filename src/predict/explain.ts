@@ -9,15 +9,18 @@
  *    trial's SMILES to it, that molecule too, unless another remaining drug has the same structure).
  *  - Diseases: each condition is left out with its ICD-10 codes.
  *
- * delta = p(everything) − p(without the item), on the model's raw probability: a positive delta means the item
- * raised the predicted chance of success, a negative one lowered it. Leave-one-out measures each item given
- * all the others (it does not sum to the prediction).
+ * delta = p(everything) − p(without the item), on the probability the user is shown (the calibrated one when
+ * the bundle carries a calibration): a positive delta means the item raised the predicted chance of success, a
+ * negative one lowered it. Leave-one-out measures each item given all the others (it does not sum to the
+ * prediction). A model with a lexical level (model/lexical.ts) reads each item's words too: every variant's
+ * lexical logit is recomputed from the variant's text, drugs and codes.
  */
 import { parseCriteria, type CriteriaStatements } from '../data/criteria.ts';
 import type { Trial } from '../data/trial.ts';
 import type { TrialInput } from '../features/trial-batch.ts';
 import { roundLikeCache } from '../features/criteria-encoder.ts';
-import { buildPrediction, dropPlacebo, refusalOf, refusedPrediction, trialDm, type Prediction } from './predict.ts';
+import { buildPrediction, dropPlacebo, lexicalOffsets, refusalOf, refusedPrediction, trialDm, type Prediction } from './predict.ts';
+import { applyCalibration } from './calibration.ts';
 import { toPredictInput, type InputLike, type PredictInput } from './inputs.ts';
 import type { Model } from './model.ts';
 
@@ -28,7 +31,7 @@ export interface StatementAttribution {
   text: string;
   /** p(all statements) − p(without this one): > 0 raised the success probability. */
   delta: number;
-  /** Raw probability without this statement. */
+  /** Probability (as shown: calibrated when the model is) without this statement. */
   without: number;
 }
 
@@ -42,7 +45,7 @@ export interface ItemAttribution {
 
 export interface Explanation {
   prediction: Prediction;
-  /** Raw probability of the trial with the criteria rebuilt from all statements: the reference of every delta. */
+  /** Probability (as shown) of the trial with the criteria rebuilt from all statements: the reference of every delta. */
   reference: number | null;
   statements: StatementAttribution[];
   drugs: ItemAttribution[];
@@ -135,23 +138,33 @@ export async function explain(model: Model, trial: InputLike, options: ExplainOp
     const stillOwned = new Set(keptDrugs.flatMap((d) => structuresOf(model, input, d)));
     const drop = removed.filter((s) => !stillOwned.has(s));
     const without: Trial = { ...t, drugs: keptDrugs, smiles: t.smiles.filter((s) => !drop.includes(s.trim())) };
-    return { drug, drop, dm: trialDm(model, { ...input, trial: without }) };
+    return { drug, drop, trial: without, dm: trialDm(model, { ...input, trial: without }) };
   });
   const diseaseVariants = t.diseases.map((disease, i) => {
     const without: Trial = { ...t, diseases: t.diseases.filter((_, j) => j !== i), icdcodes: t.icdcodes.filter((_, j) => j !== i) };
-    return { disease, codes: t.icdcodes[i] ?? [], dm: trialDm(model, { ...input, trial: without }) };
+    return { disease, codes: t.icdcodes[i] ?? [], trial: without, dm: trialDm(model, { ...input, trial: without }) };
   });
   if (t.icdcodes.length > t.diseases.length) notes.push(`${t.icdcodes.length - t.diseases.length} ICD-10 code lists have no disease name and were not attributed`);
 
+  // The same trial variants for the lexical level: drug and disease variants keep the rebuilt criteria text.
+  const offsets = lexicalOffsets(model, [
+    t,
+    { ...t, criteria: rebuilt },
+    ...variants.map((criteria) => ({ ...t, criteria })),
+    ...drugVariants.map((v) => ({ ...v.trial, criteria: rebuilt })),
+    ...diseaseVariants.map((v) => ({ ...v.trial, criteria: rebuilt })),
+  ]);
   const inputs: TrialInput[] = [
     { criteria: original, dm },
     { criteria: reference, dm },
     ...withoutStatement.map((criteria) => ({ criteria, dm })),
     ...drugVariants.map((v) => ({ criteria: reference, dm: v.dm })),
     ...diseaseVariants.map((v) => ({ criteria: reference, dm: v.dm })),
-  ];
-  const p = await model.score(inputs);
-  const prediction = buildPrediction(model, input, original, dm, p[0]);
+  ].map((x, i) => ({ ...x, offset: offsets[i] }));
+  const raw = await model.score(inputs);
+  const prediction = buildPrediction(model, input, original, dm, raw[0]);
+  // Deltas on the probability the user sees.
+  const p = model.calibration ? raw.map((x) => applyCalibration(model.calibration!, x)) : raw;
   const ref = p[1];
   if (Math.abs(ref - p[0]) > 1e-6) notes.push(`the criteria rebuilt from the statements score ${ref.toFixed(4)} (the original text ${p[0].toFixed(4)}); deltas are relative to the rebuilt text`);
   let k = 2;

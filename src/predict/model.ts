@@ -20,6 +20,7 @@ import { REPO_ROOT, resolveDataDir } from '../data/splits.ts';
 import type { BenchmarkPhase } from '../data/trial.ts';
 import { calibrationProblem, type Calibration } from './calibration.ts';
 import { OnnxScorer } from './onnx-scorer.ts';
+import { LexicalModel } from '../model/lexical.ts';
 import { initJax } from '../runtime/jax-init.ts';
 
 export { BundleError };
@@ -40,6 +41,12 @@ export interface ModelInfo {
   metrics: Record<string, unknown>;
   /** Whether the bundle came from a quick (`--quick`) run. */
   quick: boolean;
+  /** 'cladmop', or 'tfidf-lr' for the TF-IDF + logistic-regression baseline saved as a model. */
+  kind: 'cladmop' | 'tfidf-lr';
+  /** Ensemble members (fine-tuning seeds) whose probabilities are averaged (0 for tfidf-lr). */
+  members: number;
+  /** [ours] Whether the model has the lexical level (TF-IDF + logistic-regression offset, model/lexical.ts). */
+  lexical: boolean;
 }
 
 export interface LoadModelOptions {
@@ -74,8 +81,13 @@ export interface Model {
   /** The drug table of `dataDir`, or null when the directory lacks it (loaded on first use). */
   drugTable(): DrugTable | null;
   /**
-   * Raw success probabilities (sigmoid of the logit, before calibration) of prepared inputs. Calls are
-   * serialised: one forward pass at a time. Replaceable (tests inject a deterministic scorer).
+   * The lexical level (null when the model has none): `predict` and `explain` put its logit in `TrialInput.offset`.
+   */
+  readonly lexical: LexicalModel | null;
+  /**
+   * Raw success probabilities (before calibration) of prepared inputs: the mean over the ensemble members of
+   * sigmoid(member logit + input.offset). Calls are serialised: one forward pass at a time. Replaceable (tests
+   * inject a deterministic scorer).
    */
   score: (inputs: TrialInput[]) => Promise<Float64Array>;
   /** Releases the weights and compiled programs. */
@@ -130,7 +142,7 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
         `use the encoder the bundle names (spec ${JSON.stringify(config.encoder.spec)}).`,
     );
   }
-  if (encoder.dim !== config.architecture.dEncoder) {
+  if (config.kind !== 'tfidf-lr' && encoder.dim !== config.architecture.dEncoder) {
     release();
     throw new Error(`criteria encoder width ${encoder.dim} != the model's dEncoder ${config.architecture.dEncoder}`);
   }
@@ -173,16 +185,37 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
     createdAt: config.createdAt,
     metrics: config.metrics ?? {},
     quick: training.quick === true,
+    kind: config.kind ?? 'cladmop',
+    members: bundle.members.length,
+    lexical: bundle.lexical !== null,
   };
+  let lexical: LexicalModel | null = null;
+  try {
+    lexical = bundle.lexical ? LexicalModel.fromState(bundle.lexical) : null;
+  } catch (err) {
+    release();
+    throw new BundleError(`${bundleDir}: ${(err as Error).message}`);
+  }
   // Prediction runs the classifier in onnxruntime (predict/onnx-scorer.ts); the jax-js trees only validated
   // the weights against the architecture.
   release();
-  let scorer: OnnxScorer;
+  const scorers: OnnxScorer[] = [];
   try {
-    scorer = await OnnxScorer.create(config.architecture, bundle.tensors, config.maxCriteria, { batchSize: options.batchSize });
+    for (const m of bundle.members) scorers.push(await OnnxScorer.create(config.architecture, m.tensors, config.maxCriteria, { batchSize: options.batchSize }));
   } catch (err) {
+    for (const s of scorers) void s.dispose();
     throw new BundleError(`${bundleDir}: ${(err as Error).message}`);
   }
+  const score = async (inputs: TrialInput[]): Promise<Float64Array> => {
+    // A tfidf-lr bundle is its lexical level alone.
+    if (scorers.length === 0) return Float64Array.from(inputs, (x) => 1 / (1 + Math.exp(-(x.offset ?? 0))));
+    const sum = new Float64Array(inputs.length);
+    for (const s of scorers) {
+      const z = await s.logitsQueued(inputs);
+      z.forEach((v, i) => (sum[i] += 1 / (1 + Math.exp(-(v + (inputs[i].offset ?? 0))))));
+    }
+    return sum.map((v) => v / scorers.length);
+  };
   const model: Model = {
     dir: bundleDir,
     config,
@@ -195,8 +228,11 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
     dataDir,
     cache,
     drugTable: getDrugTable,
-    score: (inputs) => scorer.score(inputs),
-    dispose: () => void scorer.dispose(),
+    lexical,
+    score,
+    dispose: () => {
+      for (const s of scorers) void s.dispose();
+    },
   };
   return model;
 }

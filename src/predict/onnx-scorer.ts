@@ -42,9 +42,16 @@ export class OnnxScorer {
     return new OnnxScorer(c, maxCriteria, session, ort, options.batchSize ?? 1);
   }
 
-  /** Success probabilities (sigmoid of the logits), in input order. Calls are served one at a time. */
+  /** Success probabilities (sigmoid of the logits, `TrialInput.offset` not added), in input order. Calls are served one at a time. */
   score(inputs: TrialInput[]): Promise<Float64Array> {
     const run = this.queue.then(() => this.run(inputs));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Raw logits (without `TrialInput.offset`), in input order; calls are served one at a time like `score`. */
+  logitsQueued(inputs: TrialInput[]): Promise<Float32Array> {
+    const run = this.queue.then(() => this.logits(inputs));
     this.queue = run.catch(() => undefined);
     return run;
   }

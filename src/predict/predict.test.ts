@@ -237,3 +237,15 @@ test('readInputFile: NDJSON is recognised without its extension, even with lines
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('mapped inputs: each condition lists its codes and the most specific prefix the model read', async () => {
+  const [p] = await predict(model, [trial({ diseases: ['lung cancer', 'asthma', 'odd'], icdcodes: [['C34.90', 'C34.95'], ['J45.909'], ['XX']] })]);
+  assert.deepEqual(p.inputs.conditions, [
+    { name: 'lung cancer', codes: [{ code: 'C34.90', readAs: 'C34.90' }, { code: 'C34.95', readAs: 'C34.9' }] },
+    { name: 'asthma', codes: [{ code: 'J45.909', readAs: 'J45.9' }] },
+    { name: 'odd', codes: [{ code: 'XX', readAs: null }] },
+  ]);
+  const [q] = await predict(model, [studyInput()]);
+  assert.ok(q.inputs.drugMolecules.length > 0);
+  for (const d of q.inputs.drugMolecules) assert.ok(q.inputs.drugs.includes(d.drug));
+});

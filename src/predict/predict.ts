@@ -3,9 +3,9 @@
  * and why a trial was refused.
  */
 import { encodeWithCache, type EncodedCriteria } from '../features/criteria-encoder.ts';
-import { dmFeatures, type DmFeatures } from '../features/dm-features.ts';
+import { dmFeatures, icdAncestors, type DmFeatures } from '../features/dm-features.ts';
 import { parseCriteria } from '../data/criteria.ts';
-import { benchmarkPhasesOf, type BenchmarkPhase } from '../data/trial.ts';
+import { benchmarkPhasesOf, type BenchmarkPhase, type Trial } from '../data/trial.ts';
 import type { DroppedIntervention } from '../data/ctgov.ts';
 import { applyCalibration } from './calibration.ts';
 import { toPredictInput, type InputLike, type PredictInput } from './inputs.ts';
@@ -23,6 +23,22 @@ export interface InputsUsed {
   diseases: string[];
   /** Diseases that reached the model through at least one known ICD-10 code. */
   diseasesWithCodes: number;
+  /**
+   * Each condition with its ICD-10 codes and what the model read of each: the most specific prefix in its
+   * vocabulary (e.g. "C71" for C71.7, whose 4-character code it has not seen; the model reads every known
+   * prefix, C and C71 here), or null when no prefix is known (malformed code).
+   */
+  conditions: { name: string; codes: { code: string; readAs: string | null }[] }[];
+  /**
+   * Drug → molecule, for registry records: the drug-table entry that gave each drug its structure (`matched`,
+   * via the name `via`), or null when the tables know none (see `missing.unmappedDrugs` / `drugsWithoutSmiles`).
+   */
+  drugMolecules: { drug: string; matched: string | null; via?: string }[];
+  /**
+   * [ours] The lexical level (models that have one): its logit, added to the deep model's, and the terms that
+   * move it most (criteria words and bigrams, `drug:` and `icd:` tokens; contribution = weight x TF-IDF value).
+   */
+  lexical?: { logit: number; terms: { term: string; contribution: number }[] };
 }
 
 /** Inputs that were absent or could not be used. */
@@ -102,7 +118,7 @@ function basePrediction(model: Model, input: PredictInput): Prediction {
     rawProbability: null,
     calibration: model.info.calibration,
     model: { id: model.info.id, codeVersion: model.info.codeVersion },
-    inputs: { criteria: { inclusion: 0, exclusion: 0, tokens: 0, tokensUsed: 0 }, drugs: [], molecules: 0, diseases: [...t.diseases], diseasesWithCodes: 0 },
+    inputs: { criteria: { inclusion: 0, exclusion: 0, tokens: 0, tokensUsed: 0 }, drugs: [], molecules: 0, diseases: [...t.diseases], diseasesWithCodes: 0, conditions: [], drugMolecules: [] },
     missing: emptyMissing(),
     warnings: [...(input.warnings ?? []), ...(input.report?.warnings ?? [])],
   };
@@ -121,6 +137,12 @@ export async function encodeCriteria(model: Model, texts: string[]): Promise<Enc
   return (await encodeWithCache(model.encoder, model.cache, texts)).encoded;
 }
 
+/** The lexical logits of trials (the model's `TrialInput.offset`), or undefined for a model without a lexical level. */
+export function lexicalOffsets(model: Model, trials: Trial[]): (number | undefined)[] {
+  if (!model.lexical) return trials.map(() => undefined);
+  return Array.from(model.lexical.logits(trials));
+}
+
 /** DM features of a trial with the model's settings. */
 export function trialDm(model: Model, input: PredictInput): DmFeatures {
   return dmFeatures(input.trial, model.featurizer, model.icd, model.dm);
@@ -137,7 +159,14 @@ export function buildPrediction(model: Model, input: PredictInput, encoded: Enco
   p.inputs.drugs = dropPlacebo(t.drugs).slice(0, dm.drugNgrams.length);
   p.inputs.molecules = dm.nMolecules;
   p.inputs.diseasesWithCodes = dm.diseaseAncestors.length;
+  if (model.lexical) p.inputs.lexical = { logit: model.lexical.logits([t])[0], terms: model.lexical.terms(t, 8) };
   const r = input.report;
+  p.inputs.conditions = t.diseases.map((name, i) => ({ name, codes: (t.icdcodes[i] ?? []).map((code) => ({ code, readAs: readAs(model, code) })) }));
+  const mapped = new Map((r?.mappedDrugs ?? []).map((m) => [m.drug, m]));
+  p.inputs.drugMolecules = p.inputs.drugs.map((drug) => {
+    const m = mapped.get(drug);
+    return m ? { drug, matched: m.matched, via: m.via } : { drug, matched: null };
+  });
   p.missing = {
     criteria: statements.inclusion.length + statements.exclusion.length === 0,
     unmappedDrugs: [...(r?.unmappedDrugs ?? [])],
@@ -172,6 +201,12 @@ export function buildPrediction(model: Model, input: PredictInput, encoded: Enco
   return p;
 }
 
+/** The most specific prefix of an ICD-10 code the model's vocabulary knows (what it reads), or null. */
+function readAs(model: Model, code: string): string | null {
+  const known = icdAncestors(code).filter((a) => model.icd.id(a) !== undefined);
+  return known.length > 0 ? known[known.length - 1] : null;
+}
+
 const PLACEBO = /\b(placebo|sham|vehicle|dummy)\b/i;
 /** Same rule as dm-features.ts: placebo-like names are dropped unless they are part of a combination. */
 export const dropPlacebo = (drugs: string[]) => drugs.filter((d) => !(PLACEBO.test(d) && !/\bplus\b|\+|\bwith\b/i.test(d)));
@@ -203,7 +238,8 @@ export async function predict(model: Model, inputs: InputLike[], options: Predic
     const idx = todo.slice(s, s + chunk);
     const encoded = await encodeCriteria(model, idx.map((i) => items[i].trial.criteria));
     const dms = idx.map((i) => trialDm(model, items[i]));
-    const raw = await model.score(idx.map((_, k) => ({ criteria: encoded[k], dm: dms[k] })));
+    const offsets = lexicalOffsets(model, idx.map((i) => items[i].trial));
+    const raw = await model.score(idx.map((_, k) => ({ criteria: encoded[k], dm: dms[k], offset: offsets[k] })));
     idx.forEach((i, k) => (out[i] = buildPrediction(model, items[i], encoded[k], dms[k], raw[k])));
     done += idx.length;
     options.onProgress?.(done, items.length);

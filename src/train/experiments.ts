@@ -3,7 +3,8 @@
  *
  * Few-shot: k labelled training trials per phase (k in {16, 64, 256}), `repeats` random draws each (seeded,
  * at least one trial of each class), LoRA fine-tuning from the pre-trained model with early stopping on the valid
- * split, next to TF-IDF + logistic regression (C = 1, no search) trained on the same k trials.
+ * split, next to TF-IDF + logistic regression (C = 1, no search) trained on the same k trials. The runs leave out
+ * the lexical level (its regression saw every labelled row): they measure the deep model alone.
  *
  * New diseases: test trials none of whose ICD-10 three-character categories occur in that phase's training
  * split; accuracy at 0.5 and PR-AUC of each method on exactly those rows.
@@ -67,7 +68,7 @@ export function fewShotRuns(
   const draws: FewShotDraw[] = ks.flatMap((k) => Array.from({ length: repeats }, (_, r) => ({ k, repeat: r, rows: drawFewShot(labels, k, 1000 * k + r) })));
   const runs = new Map<FewShotDraw, Promise<FinetuneJobResult>>();
   for (const d of [...draws].sort((a, b) => b.k - a.k)) {
-    runs.set(d, track(pool.run({ seed: d.repeat + 1, trainRows: d.rows, maxEpochs, predict: ['test'] })));
+    runs.set(d, track(pool.run({ seed: d.repeat + 1, trainRows: d.rows, maxEpochs, predict: ['test'], offsets: false })));
   }
   return {
     draws,

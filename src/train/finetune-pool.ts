@@ -36,6 +36,8 @@ export interface WireTrial {
   grouped: Float32Array[];
   /** The criteria's token ids: fine-tuning batches trials of similar length together (see epochBatches). */
   criteriaTokens: number[];
+  /** The lexical level's fixed logit (PreparedTrial.offset), when the model has one. */
+  offset?: number;
 }
 
 export interface PoolData {
@@ -58,6 +60,11 @@ export interface FinetuneJob {
   predict: ('valid' | 'test')[];
   /** Return the trained LoRA adapters and head (for a model bundle). */
   returnWeights?: boolean;
+  /**
+   * Add the trials' lexical offsets (default true). Few-shot draws leave them out: the lexical regression was
+   * fitted on every labelled row, which a run that may see only k of them must not get through its offsets.
+   */
+  offsets?: boolean;
 }
 
 export interface FinetuneJobResult {
@@ -240,7 +247,7 @@ export async function poolDataFor(
     const g = await grouped.of(trials, options);
     return trials.map((t, i) => {
       const { report: _report, ...dm } = t.input.dm;
-      return { nctid: t.nctid, label: t.label, dm, grouped: g[i], criteriaTokens: t.input.criteria.tokens };
+      return { nctid: t.nctid, label: t.label, dm, grouped: g[i], criteriaTokens: t.input.criteria.tokens, offset: t.offset };
     });
   };
   return {

@@ -29,22 +29,26 @@ interface State {
   train: PreparedTrial[];
   valid: PreparedTrial[];
   test: PreparedTrial[];
+  /** The same trials without their lexical offsets (jobs with `offsets: false`); they share the grouped arrays. */
+  plain: { train: PreparedTrial[]; valid: PreparedTrial[]; test: PreparedTrial[] };
 }
 
 async function load(data: PoolData): Promise<State> {
   await initJax();
   const pretrained = treeFromTensors(initCladmop(data.config, 0), data.pretrained, '', 'pre-trained weights');
   const grouped = new GroupedCriteria(data.config, null);
-  const prepare = (rows: WireTrial[]) => {
+  const prepare = (rows: WireTrial[], withOffsets: boolean) => {
     const trials: PreparedTrial[] = rows.map((r) => ({
       nctid: r.nctid,
       label: r.label,
       input: { criteria: criteriaWithoutStates(r.criteriaTokens), dm: { ...r.dm, report: { invalidSmiles: [], placeboDropped: 0, unknownIcdCodes: [], truncated: [] } } },
+      offset: withOffsets ? r.offset : undefined,
     }));
     grouped.preset(trials, rows.map((r) => r.grouped));
     return trials;
   };
-  return { data, pretrained, grouped, train: prepare(data.train), valid: prepare(data.valid), test: prepare(data.test) };
+  const plain = { train: prepare(data.train, false), valid: prepare(data.valid, false), test: prepare(data.test, false) };
+  return { data, pretrained, grouped, train: prepare(data.train, true), valid: prepare(data.valid, true), test: prepare(data.test, true), plain };
 }
 
 async function runJob(s: State, id: number, job: FinetuneJob): Promise<FinetuneJobResult> {
@@ -57,13 +61,14 @@ async function runJob(s: State, id: number, job: FinetuneJob): Promise<FinetuneJ
     grouped: s.grouped,
     onEpoch: (epoch, total) => send({ type: 'epoch', id, epoch, total }),
   };
-  const bad = (job.trainRows ?? []).findIndex((i) => !Number.isInteger(i) || i < 0 || i >= s.train.length);
-  if (bad >= 0) throw new Error(`trainRows[${bad}] = ${job.trainRows![bad]} is not a row of the train split (${s.train.length} trials)`);
-  const train = job.trainRows ? job.trainRows.map((i) => s.train[i]) : s.train;
-  const ft = await finetune(tree.ref(s.pretrained), train, s.valid, o);
+  const splits = job.offsets === false ? s.plain : s;
+  const bad = (job.trainRows ?? []).findIndex((i) => !Number.isInteger(i) || i < 0 || i >= splits.train.length);
+  if (bad >= 0) throw new Error(`trainRows[${bad}] = ${job.trainRows![bad]} is not a row of the train split (${splits.train.length} trials)`);
+  const train = job.trainRows ? job.trainRows.map((i) => splits.train[i]) : splits.train;
+  const ft = await finetune(tree.ref(s.pretrained), train, splits.valid, o);
   const probabilities: FinetuneJobResult['probabilities'] = {};
   for (const split of job.predict) {
-    probabilities[split] = await predictProbabilities(s.data.config, tree.ref(ft.params), tree.ref(ft.lora), s[split], o, s.grouped);
+    probabilities[split] = await predictProbabilities(s.data.config, tree.ref(ft.params), tree.ref(ft.lora), splits[split], o, s.grouped);
   }
   const weights = job.returnWeights ? await treeToTensors({ lora: ft.lora, head: ft.params.head }) : undefined;
   tree.dispose([ft.params, ft.lora]);

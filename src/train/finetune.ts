@@ -187,7 +187,7 @@ async function predictFromGrouped(
   const logits = await scoreGroupedBatches(c, trials, grouped, o.batchSize, (g, dm) => fn(tree.ref(params), tree.ref(lora), g, dm));
   tree.dispose(params);
   tree.dispose(lora);
-  return logits.map((z) => 1 / (1 + Math.exp(-z)));
+  return logits.map((z, i) => 1 / (1 + Math.exp(-(z + (trials[i].offset ?? 0)))));
 }
 
 /**
@@ -213,15 +213,18 @@ export async function scoreGroupedBatches(
   return out;
 }
 
-type FullArgs = { b: CladmopBatch; y: Array; w: Array };
-/** Arguments of a LoRA step: frozen weights (grouping left out), grouped criteria, DM batch, labels, row weights. */
-export type LoraArgs = { f: Base; g: Array[]; dm: DmBatch; y: Array; w: Array };
+type FullArgs = { b: CladmopBatch; y: Array; w: Array; off: Array };
+/**
+ * Arguments of a LoRA step: frozen weights (grouping left out), grouped criteria, DM batch, labels, row weights,
+ * and each row's fixed logit offset (the lexical level, model/lexical.ts; zeros without it).
+ */
+export type LoraArgs = { f: Base; g: Array[]; dm: DmBatch; y: Array; w: Array; off: Array };
 
 /** The jitted LoRA fine-tuning step: weighted BCE of classifyFromGrouped, AdamW on adapters + head (flat). */
 export function makeLoraFinetuneStep(c: CladmopConfig, trainable: Trainable, posWeight: number, o: Pick<FinetuneOptions, 'weightDecay' | 'clipNorm'>) {
   return makeFlatAdamStep(
     trainable,
-    (tt: Trainable, a: LoraArgs) => weightedBce(classifyFromGrouped(c, { ...a.f, head: tt.head }, tt.lora, a.g, a.dm), a.y, posWeight, a.w),
+    (tt: Trainable, a: LoraArgs) => weightedBce(classifyFromGrouped(c, { ...a.f, head: tt.head }, tt.lora, a.g, a.dm).add(a.off), a.y, posWeight, a.w),
     { ...DEFAULT_ADAM, weightDecay: o.weightDecay },
     o.clipNorm,
   );
@@ -256,7 +259,7 @@ export async function finetune(pretrained: CladmopParams, train: PreparedTrial[]
   const adamConfig = { ...DEFAULT_ADAM, weightDecay: o.weightDecay };
   const train1 =
     o.mode === 'full'
-      ? makeFlatAdamStep(trainable, (tt: Trainable, a: FullArgs) => weightedBce(classifyLogits(c, { ...tt.base!, head: tt.head }, tt.lora, a.b), a.y, posWeight, a.w), adamConfig, o.clipNorm)
+      ? makeFlatAdamStep(trainable, (tt: Trainable, a: FullArgs) => weightedBce(classifyLogits(c, { ...tt.base!, head: tt.head }, tt.lora, a.b).add(a.off), a.y, posWeight, a.w), adamConfig, o.clipNorm)
       : null;
   const trainLora =
     o.mode === 'full'
@@ -284,15 +287,16 @@ export async function finetune(pretrained: CladmopParams, train: PreparedTrial[]
     for (const items of batches) {
       const labels = np.array(Float32Array.from({ length: o.batchSize }, (_, i) => items[i]?.label ?? 0));
       const weights = np.array(Float32Array.from({ length: o.batchSize }, (_, i) => (i < items.length ? 1 : 0)));
+      const offsets = np.array(Float32Array.from({ length: o.batchSize }, (_, i) => items[i]?.offset ?? 0));
       let loss: Array;
       if (train1) {
         const { batch } = packBatch(items.map((t) => t.input), { size: o.batchSize, maxCriteria: o.maxCriteria });
-        [theta, adam, loss] = train1.step(theta, adam, o.lr, { b: batch, y: labels, w: weights });
+        [theta, adam, loss] = train1.step(theta, adam, o.lr, { b: batch, y: labels, w: weights, off: offsets });
       } else {
         const rows = Array.from({ length: o.batchSize }, (_, i) => items[i] ?? items[0]);
         const g = packGrouped(rows.map((t) => groupedTrain![index.get(t)!]), groupedShapes(c));
         const dm = packDm(rows.map((t) => t.input.dm));
-        [theta, adam, loss] = trainLora!.step(theta, adam, o.lr, { f: tree.ref(frozen) as Base, g, dm, y: labels, w: weights });
+        [theta, adam, loss] = trainLora!.step(theta, adam, o.lr, { f: tree.ref(frozen) as Base, g, dm, y: labels, w: weights, off: offsets });
       }
       lossSum += (await loss.data())[0] * items.length;
       n += items.length;

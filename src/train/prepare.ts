@@ -13,6 +13,11 @@ export interface PreparedTrial {
   nctid: string;
   label: 0 | 1;
   input: TrialInput;
+  /**
+   * [ours] A fixed logit added to the model's (the lexical level, model/lexical.ts): cross-fitted for rows
+   * the model trains or early-stops on, from the final regression otherwise. Absent = 0 (the paper's model).
+   */
+  offset?: number;
 }
 
 export interface FeatureContext {

@@ -10,7 +10,7 @@ import { loadSplit, describeSplit, resolveDataDir, REPO_ROOT, type LoadedSplit }
 import type { BenchmarkPhase, LabelledTrial } from '../data/trial.ts';
 import { loadEncoder } from '../features/encoder-spec.ts';
 import { initCladmop, initLoraParams, ownPairScoresFromGrouped, type DmBatch, type CladmopConfig, type CladmopLora, type CladmopParams } from '../model/cladmop.ts';
-import { saveBundle } from '../model/bundle.ts';
+import { saveBundle, saveLexicalBundle } from '../model/bundle.ts';
 import { bootstrapMetrics, allPositiveReference, type BootstrapMetrics } from '../eval/bootstrap.ts';
 import { averagePrecision } from '../eval/metrics/average-precision.ts';
 import { rocAuc } from '../eval/metrics/roc-auc.ts';
@@ -25,6 +25,11 @@ import { treeFromTensors } from '../runtime/param-tree.ts';
 import { runCladmopChild } from '../runtime/child.ts';
 import { writeFileAtomic } from '../runtime/atomic-write.ts';
 import { prepareTrials, type PreparedTrial } from './prepare.ts';
+import { fitStackedLexical, type StackedLexical } from '../model/lexical.ts';
+import { pairedBootstrap, type PairedDifference } from '../eval/paired-bootstrap.ts';
+import { dmFeatures } from '../features/dm-features.ts';
+import { blankRows, INPUT_FAMILIES, inputUsageTable, type InputFamily, type InputUsageRow } from './input-usage.ts';
+import type { FinetuneJobResult } from './finetune-pool.ts';
 import { retrievalScore, type PretrainEpoch, type RetrievalScore } from './pretrain.ts';
 import { MAIN_VARIANT, variantByName } from './variants.ts';
 import { fewShotBaselines, fewShotRuns, newDiseaseRows, scoreSubset, type FewShotResult, type SubsetScores } from './experiments.ts';
@@ -55,8 +60,27 @@ export interface ReproduceOptions {
   fewShot?: boolean;
   /** Fine-tuning worker processes (default: one per core, at most 2; see finetune-pool.ts). */
   workers?: number;
+  /**
+   * 'default': CLaDMoP with the [ours] lexical level (model/lexical.ts); 'paper': the paper-faithful model
+   * without it. Default 'default'.
+   */
+  variant?: ModelVariant;
+  /**
+   * With the default variant, also fine-tune the paper variant's seeds (same pre-training, no lexical level) and
+   * report it in the same table (default true).
+   */
+  paperBeside?: boolean;
   log: (line: string) => void;
   progress?: (label: string, done: number, total: number) => void;
+}
+
+export type ModelVariant = 'default' | 'paper';
+
+/** The paper-faithful variant fine-tuned beside the default one in the same run. */
+interface VariantResult {
+  perSeed: { seed: number; bestEpoch: number; validPrAuc: number; test: { f1: number; prAuc: number; rocAuc: number } }[];
+  ensemble: BootstrapMetrics;
+  inputUsage: InputUsageRow[];
 }
 
 interface PhaseResult {
@@ -69,12 +93,40 @@ interface PhaseResult {
   baselines: { model: string; metrics: BootstrapMetrics }[];
   newDisease: SubsetScores;
   fewShot: FewShotResult[];
-  ablations: { name: string; description: string; validPrAuc: number; test: { f1: number; prAuc: number; rocAuc: number } }[];
+  ablations: { name: string; description: string; validPrAuc: number; test: { f1: number; prAuc: number; rocAuc: number }; inputUsage: InputUsageRow[] }[];
+  /** Which model the main rows are: 'default' (with the lexical level) or 'paper'. */
+  variant: ModelVariant;
+  /** [ours] The lexical level: C chosen by CV on train+valid, its CV scores, vocabulary. */
+  lexical: { C: number; cv: { meanPrAuc: number; meanRocAuc: number; folds: number }; vocabularySize: number; learnRows: number; maxAbsDiffFromBaselineLr: number | null } | null;
+  /** The paper-faithful variant of the same run (when run beside the default one). */
+  paperVariant: VariantResult | null;
+  /** What the main ensemble uses: each input family blanked at prediction time. */
+  inputUsage: InputUsageRow[];
+  /** Paired bootstrap of (main ensemble − baseline) on the same test rows. */
+  paired: { against: string; prAuc: PairedDifference; rocAuc: PairedDifference }[];
   calibration: { method: string; test: { brier: { raw: number; calibrated: number }; ece: { raw: number; calibrated: number } } };
   allPositive: ReturnType<typeof allPositiveReference>;
   seconds: number;
 }
 
+
+/** One fine-tuned ensemble member: its adapters and head on the shared pre-trained base, and its predictions. */
+interface Member {
+  seed: number;
+  lora: CladmopLora;
+  head: CladmopParams['head'];
+  bestEpoch: number;
+  validPrAuc: number;
+  validProbs: Float64Array;
+  testProbs: Float64Array;
+}
+
+/** Element-wise mean of equally long probability vectors. */
+function meanOf(xs: Float64Array[]): Float64Array {
+  const out = new Float64Array(xs[0].length);
+  for (const x of xs) x.forEach((v, i) => (out[i] += v));
+  return out.map((v) => v / xs.length);
+}
 
 function meanStd(xs: number[]): { mean: number; std: number } {
   const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -185,6 +237,23 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
       await prep(`phase ${phase} test`, rows('test')),
     ]);
     const testLabels = test.map((t) => t.label);
+    const variant: ModelVariant = o.variant ?? 'default';
+    // [ours] The lexical level: TF-IDF + LR with C chosen by CV on train+valid, cross-fitted offsets for the
+    // rows fine-tuning trains and early-stops on, the regression on all of train+valid for test.
+    let stacked: StackedLexical | null = null;
+    let learnRows: LabelledTrial[] = [];
+    if (variant === 'default') {
+      const testIds = new Set(rows('test').map((r) => r.trial.nctid));
+      const seen = new Set<string>();
+      learnRows = [...rows('train'), ...rows('valid')].filter((r) => !testIds.has(r.trial.nctid) && !seen.has(r.trial.nctid) && !!seen.add(r.trial.nctid));
+      stacked = await timed('lexical level (TF-IDF + LR: C by 5-fold CV on train+valid, cross-fitted offsets)', async () => fitStackedLexical(learnRows));
+      const oof = new Map(learnRows.map((r, i) => [r.trial.nctid, stacked!.outOfFold[i]]));
+      for (const t of [...train, ...valid]) t.offset = oof.get(t.nctid);
+      const testOffsets = stacked.model.logits(rows('test').map((r) => r.trial));
+      test.forEach((t, i) => (t.offset = testOffsets[i]));
+      o.log(`lexical level: C = ${stacked.C} (5-fold CV on ${learnRows.length} train+valid rows: PR-AUC ${stacked.cv.meanPrAuc.toFixed(3)}, ROC-AUC ${stacked.cv.meanRocAuc.toFixed(3)}), ${stacked.model.vocabularySize} terms`);
+    }
+    const paperBeside = variant === 'default' && o.paperBeside !== false;
     // The main model's grouping is frozen in every LoRA run of this phase: group each trial's criteria once.
     const grouped = new GroupedCriteria(config, pretrained.grouping);
     // The seeds and the few-shot draws fine-tune in worker processes (finetune-pool.ts says why), longest runs
@@ -192,13 +261,13 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
     const seeds = o.quick ? o.seeds.slice(0, 1) : o.seeds;
     const ks = o.fewShot === false ? [] : o.quick ? [16] : [16, 64, 256];
     const draws = o.quick ? 1 : 5;
-    const totalRuns = seeds.length + ks.length * draws;
+    const totalRuns = seeds.length * (paperBeside ? 2 : 1) + ks.length * draws;
     const poolData = await timed('grouping criteria (frozen grouping blocks, once per trial)', () =>
       poolDataFor(config, { ...DEFAULT_FINETUNE, maxEpochs: o.quick ? 3 : DEFAULT_FINETUNE.maxEpochs }, pretrained, { train, valid, test }, grouped),
     );
     const tPool = Date.now();
     const pool = await FinetunePool.start(poolData, { workers: Math.min(o.workers ?? defaultWorkers(), totalRuns) });
-    o.log(`fine-tuning phase ${phase}: ${seeds.length} seed(s)${ks.length ? ` and ${ks.length * draws} few-shot draws` : ''} in ${pool.size} worker process(es)`);
+    o.log(`fine-tuning phase ${phase}: ${seeds.length} seed(s)${paperBeside ? ` of the default and of the paper variant` : ''}${ks.length ? ` and ${ks.length * draws} few-shot draws` : ''} in ${pool.size} worker process(es)`);
     let runsDone = 0;
     const counted = <T>(p: Promise<T>): Promise<T> => {
       const q = p.then((r) => {
@@ -210,13 +279,66 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
     };
     let few: FewShotResult[] = [];
     const perSeed: PhaseResult['perSeed'] = [];
-    const sum = new Float64Array(test.length);
-    let bestModel: { params: CladmopParams; lora: CladmopLora; validPrAuc: number; seed: number; validProbs: Float64Array; testProbs: Float64Array } | null = null;
+    const members: Member[] = [];
+    const paperMembers: Member[] = [];
     let zeroShot: PhaseResult['zeroShot'];
     const baselines: PhaseResult['baselines'] = [];
     const baselineProbs: { method: string; probabilities: number[] }[] = [];
+    let inputUsage: InputUsageRow[] = [];
+    let paperVariant: VariantResult | null = null;
+    const seedTest = (probs: Float64Array) => ({ f1: f1Score(testLabels, probs), prAuc: averagePrecision(testLabels, probs), rocAuc: rocAuc(testLabels, probs) });
+    const memberOf = (ft: FinetuneJobResult, seed: number): Member => {
+      const trained = treeFromTensors({ lora: initLoraParams(config, 0), head: tree.ref(pretrained.head) }, ft.weights!, '', `fine-tuned weights of seed ${seed}`);
+      return { seed, lora: trained.lora, head: trained.head, bestEpoch: ft.bestEpoch, validPrAuc: ft.bestValidPrAuc, validProbs: ft.probabilities.valid!, testProbs: ft.probabilities.test! };
+    };
+    // Blanked copies of the test trials, per family: the criteria states and grouped criteria are shared with
+    // the originals (or, for blanked criteria, one empty text encoded and grouped once).
+    const blanked = new Map<InputFamily, PreparedTrial[]>();
+    const blankedTrials = async (family: InputFamily, withOffsets: boolean): Promise<PreparedTrial[]> => {
+      if (!blanked.has(family)) {
+        const rowsB = blankRows(rows('test'), family);
+        let criteria = test.map((t) => t.input.criteria);
+        let g = await grouped.of(test, DEFAULT_FINETUNE);
+        if (family === 'criteria') {
+          const [empty] = await prep('blank criteria', rowsB.slice(0, 1));
+          const [g0] = await grouped.of([empty], DEFAULT_FINETUNE);
+          criteria = test.map(() => empty.input.criteria);
+          g = test.map(() => g0);
+        }
+        const offsets = stacked ? stacked.model.logits(rowsB.map((r) => r.trial)) : null;
+        const trials: PreparedTrial[] = rowsB.map((r, i) => ({
+          nctid: r.trial.nctid,
+          label: r.label,
+          input: { criteria: criteria[i], dm: family === 'criteria' ? test[i].input.dm : dmFeatures(r.trial, ctx.featurizer, ctx.icd, ctx.dm) },
+          offset: offsets ? offsets[i] : undefined,
+        }));
+        grouped.preset(trials, g);
+        blanked.set(family, trials);
+      }
+      const trials = blanked.get(family)!;
+      if (withOffsets) return trials;
+      const plain = trials.map((t) => ({ ...t, offset: undefined }));
+      grouped.preset(plain, await grouped.of(trials, DEFAULT_FINETUNE));
+      return plain;
+    };
+    const ensembleOn = async (ms: Member[], trials: PreparedTrial[]): Promise<Float64Array> => {
+      const sum = new Float64Array(trials.length);
+      const { head: _head, ...base } = pretrained;
+      for (const m of ms) {
+        const p = await predictProbabilities(config, { ...tree.ref(base), head: tree.ref(m.head) }, tree.ref(m.lora), trials, DEFAULT_FINETUNE, grouped);
+        p.forEach((v, i) => (sum[i] += v));
+      }
+      return sum.map((v) => v / ms.length);
+    };
+    const usageOf = async (ms: Member[], full: Float64Array, withOffsets: boolean): Promise<InputUsageRow[]> => {
+      const probs = {} as Record<InputFamily, Float64Array>;
+      for (const family of INPUT_FAMILIES) probs[family] = await ensembleOn(ms, await blankedTrials(family, withOffsets));
+      return inputUsageTable(testLabels, full, probs);
+    };
+    let ensemble: Float64Array = new Float64Array(test.length);
     try {
       const seedRuns = seeds.map((seed) => counted(pool.run({ seed, predict: ['valid', 'test'], returnWeights: true })));
+      const paperRuns = paperBeside ? seeds.map((seed) => counted(pool.run({ seed, predict: ['valid', 'test'], returnWeights: true, offsets: false }))) : [];
       const fewRuns = fewShotRuns(pool, train.map((t) => t.label), ks, draws, o.quick ? 2 : 20, counted);
       const zs = await timed(`zero-shot${BESIDE_POOL}`, () => zeroShotScores(config, pretrained, test, grouped, DEFAULT_FINETUNE));
       zeroShot = { prAuc: averagePrecision(testLabels, zs), rocAuc: rocAuc(testLabels, zs) };
@@ -224,9 +346,8 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
       for (const model of ['lr', 'forest'] as const) {
         if (o.quick && model === 'forest') continue;
         const bdir = path.join(phaseDirOf(phase), `baseline_${model}`);
-        await timed(`baseline TF-IDF + ${model}${BESIDE_POOL}`, () => runBaseline({ phase, model, dataDir, outDir: bdir }));
-        const predRows = readFileSync(path.join(bdir, 'predictions_test.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
-        const byId = new Map(predRows.map(([id, p]) => [id, Number(p)]));
+        const run = await timed(`baseline TF-IDF + ${model}${BESIDE_POOL}`, () => runBaseline({ phase, model, dataDir, outDir: bdir }));
+        const byId = new Map(run.testIds.map((id, i) => [id, run.probabilities[i]]));
         const bp = test.map((t) => byId.get(t.nctid));
         if (bp.some((p) => p === undefined)) throw new Error(`baseline ${model} has no prediction for some phase ${phase} test rows`);
         baselines.push({ model, metrics: bootstrapMetrics(testLabels, bp as number[], { seed: 2023 }) });
@@ -234,39 +355,46 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
       }
       const fewBaselines = await timed(`few-shot TF-IDF baselines${BESIDE_POOL}`, async () => fewShotBaselines(fewRuns.draws, rows('train'), rows('test')));
       for (const [i, seed] of seeds.entries()) {
-        const ft = await seedRuns[i];
-        const probs = ft.probabilities.test!;
-        probs.forEach((p, j) => (sum[j] += p));
-        perSeed.push({ seed, bestEpoch: ft.bestEpoch, validPrAuc: ft.bestValidPrAuc, test: { f1: f1Score(testLabels, probs), prAuc: averagePrecision(testLabels, probs), rocAuc: rocAuc(testLabels, probs) }, history: ft.history });
-        o.log(`phase ${phase} seed ${seed}: best epoch ${ft.bestEpoch} (valid PR-AUC ${ft.bestValidPrAuc.toFixed(4)}); test PR-AUC ${perSeed.at(-1)!.test.prAuc.toFixed(4)} ROC-AUC ${perSeed.at(-1)!.test.rocAuc.toFixed(4)}`);
-        // The bundle keeps the seed with the best valid PR-AUC (selection on valid only).
-        if (!bestModel || ft.bestValidPrAuc > bestModel.validPrAuc) {
-          if (bestModel) tree.dispose([bestModel.params, bestModel.lora]);
-          const trained = treeFromTensors({ lora: initLoraParams(config, 0), head: tree.ref(pretrained.head) }, ft.weights!, '', `fine-tuned weights of seed ${seed}`);
-          const { head: _pretrainedHead, ...base } = pretrained;
-          bestModel = { params: { ...tree.ref(base), head: trained.head }, lora: trained.lora, validPrAuc: ft.bestValidPrAuc, seed, validProbs: ft.probabilities.valid!, testProbs: probs };
-        }
+        const m = memberOf(await seedRuns[i], seed);
+        members.push(m);
+        perSeed.push({ seed, bestEpoch: m.bestEpoch, validPrAuc: m.validPrAuc, test: seedTest(m.testProbs), history: (await seedRuns[i]).history });
+        o.log(`phase ${phase} seed ${seed}: best epoch ${m.bestEpoch} (valid PR-AUC ${m.validPrAuc.toFixed(4)}); test PR-AUC ${perSeed.at(-1)!.test.prAuc.toFixed(4)} ROC-AUC ${perSeed.at(-1)!.test.rocAuc.toFixed(4)}`);
+      }
+      ensemble = meanOf(members.map((m) => m.testProbs));
+      inputUsage = await timed(`input usage (families blanked)${BESIDE_POOL}`, () => usageOf(members, ensemble, true));
+      if (paperBeside) {
+        for (const [i, seed] of seeds.entries()) paperMembers.push(memberOf(await paperRuns[i], seed));
+        const paperEnsemble = meanOf(paperMembers.map((m) => m.testProbs));
+        paperVariant = {
+          perSeed: paperMembers.map((m) => ({ seed: m.seed, bestEpoch: m.bestEpoch, validPrAuc: m.validPrAuc, test: seedTest(m.testProbs) })),
+          ensemble: bootstrapMetrics(testLabels, paperEnsemble, { seed: 2023 }),
+          inputUsage: await timed(`input usage (families blanked)${BESIDE_POOL}`, () => usageOf(paperMembers, paperEnsemble, false)),
+        };
+        o.log(`phase ${phase} paper variant (ensemble of ${paperMembers.length}): test PR-AUC ${paperVariant.ensemble.prAuc.point?.toFixed(4)} ROC-AUC ${paperVariant.ensemble.rocAuc.point?.toFixed(4)}`);
       }
       few = await fewRuns.results(fewBaselines, testLabels, o.log);
     } finally {
       pool.close();
       stages['fine-tuning (LoRA seeds + few-shot draws, worker processes)'] = (Date.now() - tPool) / 1000;
     }
-    // Calibration of the bundled model (best seed): Platt scaling fitted on its valid predictions.
-    const bm = bestModel!;
-    const calibration = fitPlatt(bm.validProbs, valid.map((v) => v.label), { fittedOn: 'valid' });
-    const bestTest = bm.testProbs;
-    const calibratedTest = bestTest.map((p) => applyCalibration(calibration, p));
+    // Calibration of the bundled ensemble: Platt scaling fitted on its valid predictions.
+    const validEnsemble = meanOf(members.map((m) => m.validProbs));
+    const calibration = fitPlatt(validEnsemble, valid.map((v) => v.label), { fittedOn: 'valid' });
+    const calibratedTest = ensemble.map((p) => applyCalibration(calibration, p));
     const calibrationReport = {
       method: 'platt (fitted on valid)',
       test: {
-        brier: { raw: brierScore(testLabels, bestTest), calibrated: brierScore(testLabels, calibratedTest) },
-        ece: { raw: expectedCalibrationError(testLabels, bestTest), calibrated: expectedCalibrationError(testLabels, calibratedTest) },
+        brier: { raw: brierScore(testLabels, ensemble), calibrated: brierScore(testLabels, calibratedTest) },
+        ece: { raw: expectedCalibrationError(testLabels, ensemble), calibrated: expectedCalibrationError(testLabels, calibratedTest) },
       },
     };
-    const nSeeds = perSeed.length;
-    const ensemble = Float64Array.from(sum, (s) => s / nSeeds);
     const ensembleMetrics = bootstrapMetrics(testLabels, ensemble, { seed: 2023 });
+    const paired = baselineProbs.map((b) => ({ against: b.method, ...pairedBootstrap(testLabels, ensemble, b.probabilities, { seed: 2023 }) }));
+    for (const d of paired) o.log(`phase ${phase}: CLaDMoP − ${d.against}: PR-AUC ${d.prAuc.point.toFixed(3)} [${d.prAuc.ci95.map((x) => x.toFixed(3)).join(', ')}], ROC-AUC ${d.rocAuc.point.toFixed(3)} [${d.rocAuc.ci95.map((x) => x.toFixed(3)).join(', ')}]`);
+    // In a full run the lexical level's test logit is the TF-IDF + LR baseline of the same run (same features,
+    // rows and C): recorded as a check.
+    const lrProbs = baselineProbs.find((b) => b.method.includes('logistic'))?.probabilities;
+    const maxAbsDiffFromBaselineLr = stacked && lrProbs ? Math.max(...test.map((t, i) => Math.abs(1 / (1 + Math.exp(-(t.offset ?? 0))) - lrProbs[i]))) : null;
     const newDisease = scoreSubset(newDiseaseRows(rows('train'), rows('test')), testLabels, [
       { method: 'CLaDMoP (ours)', probabilities: ensemble },
       ...baselineProbs,
@@ -299,8 +427,12 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
         patience: full ? 4 : DEFAULT_FINETUNE.patience,
         log: o.log,
       });
-      const probs = await predictProbabilities(vConfig, ft.params, ft.lora, test, DEFAULT_FINETUNE);
-      const row = { name: variant.name, description: variant.description, validPrAuc: ft.bestValidPrAuc, test: { f1: f1Score(testLabels, probs), prAuc: averagePrecision(testLabels, probs), rocAuc: rocAuc(testLabels, probs) } };
+      const score = (trials: PreparedTrial[]) => predictProbabilities(vConfig, tree.ref(ft.params), tree.ref(ft.lora), trials, DEFAULT_FINETUNE);
+      const probs = await score(test);
+      const blankedProbs = {} as Record<InputFamily, Float64Array>;
+      for (const family of INPUT_FAMILIES) blankedProbs[family] = await score(await blankedTrials(family, true));
+      tree.dispose([ft.params, ft.lora]);
+      const row = { name: variant.name, description: variant.description, validPrAuc: ft.bestValidPrAuc, test: seedTest(probs), inputUsage: inputUsageTable(testLabels, probs, blankedProbs) };
       ablations.push(row);
       o.log(`ablation ${variant.name}: valid PR-AUC ${row.validPrAuc.toFixed(4)}; test PR-AUC ${row.test.prAuc.toFixed(4)} ROC-AUC ${row.test.rocAuc.toFixed(4)}`);
     }
@@ -314,7 +446,7 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
     const result: PhaseResult = {
       phase,
       splits: Object.fromEntries(
-        Object.entries(loaded).map(([k, s]) => [k, { rows: o.quick ? rows(k).length : s.rows.length, positives: s.positives, partial: s.partial, note: s.note }]),
+        Object.entries(loaded).map(([k, s]) => [k, { rows: o.quick ? rows(k).length : s.rows.length, positives: o.quick ? rows(k).filter((r) => r.label === 1).length : s.positives, partial: s.partial, note: s.note }]),
       ),
       perSeed,
       seedSummary: {
@@ -330,13 +462,20 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
       ablations,
       calibration: calibrationReport,
       allPositive: allPositiveReference(testLabels),
+      variant,
+      lexical: stacked ? { C: stacked.C, cv: stacked.cv, vocabularySize: stacked.model.vocabularySize, learnRows: learnRows.length, maxAbsDiffFromBaselineLr } : null,
+      paperVariant,
+      inputUsage,
+      paired,
       seconds: (Date.now() - tPhase) / 1000,
     };
     results.push(result);
+    const { head: _pretrainedHead, ...frozenBase } = pretrained;
     await saveBundle({
       dir: path.join(phaseDir, 'model'),
-      params: bestModel!.params,
-      lora: bestModel!.lora,
+      params: { ...frozenBase, head: members[0].head },
+      members: members.map((m) => ({ lora: m.lora, head: m.head, info: { seed: m.seed, bestEpoch: m.bestEpoch, validPrAuc: m.validPrAuc } })),
+      lexical: stacked?.model.state,
       icdVocabulary: icd.entries,
       config: {
         architecture: config,
@@ -344,12 +483,32 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
         phase,
         dmFeatures: { moleculeSource: o.moleculeSource, nameBuckets: config.nameBuckets },
         maxCriteria: DEFAULT_FINETUNE.maxCriteria,
-        training: { seed: bestModel!.seed, finetune: { ...DEFAULT_FINETUNE }, pretrainKey: key, quick: o.quick },
-        metrics: { validPrAuc: bestModel!.validPrAuc, test: perSeed.find((s) => s.seed === bestModel!.seed)?.test },
+        training: { seeds, variant, finetune: { ...DEFAULT_FINETUNE }, pretrainKey: key, quick: o.quick },
+        metrics: { validPrAuc: averagePrecision(valid.map((v) => v.label), validEnsemble), test: { f1: ensembleMetrics.f1.point, prAuc: ensembleMetrics.prAuc.point, rocAuc: ensembleMetrics.rocAuc.point } },
         codeVersion: JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')).version,
         calibration: calibration as unknown as Record<string, unknown>,
       },
     });
+    if (stacked) {
+      // The TF-IDF + LR baseline as a model bundle (predict / serve / evaluate): the lexical level fitted on
+      // train+valid, which is this run's LR baseline in a full run.
+      const lrTest = stacked.model.logits(rows('test').map((r) => r.trial)).map((z) => 1 / (1 + Math.exp(-z)));
+      saveLexicalBundle({
+        dir: path.join(phaseDir, 'baseline_lr', 'model'),
+        lexical: stacked.model.state,
+        icdVocabulary: icd.entries,
+        config: {
+          encoder: { spec: o.encoder, id: encoder.id, name: encoder.name },
+          phase,
+          dmFeatures: { moleculeSource: o.moleculeSource, nameBuckets: config.nameBuckets },
+          maxCriteria: DEFAULT_FINETUNE.maxCriteria,
+          training: { model: 'TF-IDF + logistic regression', C: stacked.C, rows: learnRows.length, selection: `${stacked.cv.folds}-fold stratified CV on train+valid (seed 2023)`, quick: o.quick },
+          metrics: { cv: stacked.cv, test: { f1: f1Score(testLabels, lrTest), prAuc: averagePrecision(testLabels, lrTest), rocAuc: rocAuc(testLabels, lrTest) } },
+          codeVersion: JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')).version,
+        },
+      });
+    }
+    tree.dispose([...members, ...paperMembers].map((m) => [m.lora, m.head]));
   }
   // Fields `cladmop report` reads (see report/run-dir.ts), per phase run directory.
   const runFields = (r: PhaseResult) => ({
@@ -378,7 +537,7 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
     quick: o.quick,
     encoder: { spec: o.encoder, id: encoder.id },
     moleculeSource: o.moleculeSource,
-    pretraining: { corpus: sct.stats, epochs: pretrainOptions.epochs, history: pretrainHistory, retrieval, seconds: pretrainSeconds, cacheKey: key, cached: pretrainCached },
+    pretraining: { corpus: sct.stats, trialsUsed: plan.trials.length, epochs: pretrainOptions.epochs, history: pretrainHistory, retrieval, seconds: pretrainSeconds, cacheKey: key, cached: pretrainCached },
     /** What this run did, so a timing is only compared with runs of the same kind (bench/reproduce.ts). */
     options: { phases: o.phases, seeds: o.quick ? o.seeds.slice(0, 1) : o.seeds, ablations: o.ablations, pretrainEpochs: o.pretrainEpochs, encoder: o.encoder, fewShot: o.fewShot !== false },
     stageSeconds: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, Math.round(v * 10) / 10])),
@@ -407,11 +566,12 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
 
 const f3 = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(3));
 const pm = (m: { mean: number | null; std: number | null }) => `${f3(m.mean)} ± ${f3(m.std)}`;
+const signed = (x: number) => `${x >= 0 ? '+' : ''}${f3(x)}`;
 
 export function renderReport(m: {
   substitutes: Record<string, string>;
   quick: boolean;
-  pretraining: { corpus: { total: number }; epochs: number; retrieval: RetrievalScore; seconds: number };
+  pretraining: { corpus: { total: number }; trialsUsed?: number; epochs: number; retrieval: RetrievalScore; seconds: number };
   phases: PhaseResult[];
   seconds: number;
   stageSeconds?: Record<string, number>;
@@ -423,7 +583,9 @@ export function renderReport(m: {
   for (const v of Object.values(m.substitutes)) lines.push(`- ${v}`);
   lines.push('');
   lines.push('F1 at 0.5 mostly measures prevalence on TOP; **PR-AUC and ROC-AUC decide**. "all-positive" calls every trial a success.', '');
-  lines.push(`Pre-training (pair matching, symmetric InfoNCE, in-batch negatives): ${m.pretraining.corpus.total} successful trials, ${m.pretraining.epochs} epochs, ${Math.round(m.pretraining.seconds)} s. Held-out retrieval (criteria -> drugs/diseases among batches of ${m.pretraining.retrieval.batchSize} successful valid trials): top-1 ${(100 * m.pretraining.retrieval.top1).toFixed(1)}% (chance ${(100 * m.pretraining.retrieval.chanceTop1).toFixed(1)}%), top-5 ${(100 * m.pretraining.retrieval.top5).toFixed(1)}% (chance ${(100 * m.pretraining.retrieval.chanceTop5).toFixed(1)}%).`, '');
+  const used = m.pretraining.trialsUsed ?? m.pretraining.corpus.total;
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  lines.push(`Pre-training (pair matching, symmetric InfoNCE, in-batch negatives): ${used} successful trials${used !== m.pretraining.corpus.total ? ` (a sample of the ${m.pretraining.corpus.total} of the SCT-like corpus)` : ''}, ${plural(m.pretraining.epochs, 'epoch')}, ${Math.round(m.pretraining.seconds)} s. Held-out retrieval (criteria -> drugs/diseases among batches of ${m.pretraining.retrieval.batchSize} successful valid trials): top-1 ${(100 * m.pretraining.retrieval.top1).toFixed(1)}% (chance ${(100 * m.pretraining.retrieval.chanceTop1).toFixed(1)}%), top-5 ${(100 * m.pretraining.retrieval.top5).toFixed(1)}% (chance ${(100 * m.pretraining.retrieval.chanceTop5).toFixed(1)}%).`, '');
   for (const r of m.phases) {
     lines.push(`## Phase ${r.phase}`, '');
     for (const [split, s] of Object.entries(r.splits)) lines.push(`- ${split}: ${s.rows} rows${s.partial ? ' **[partial]**' : ''} — ${s.note}`);
@@ -431,14 +593,41 @@ export function renderReport(m: {
     lines.push('| method | F1 | PR-AUC | ROC-AUC | source |', '|---|---|---|---|---|');
     const row = (name: string, b: BootstrapMetrics, src: string) =>
       lines.push(`| ${name} | ${f3(b.f1.point)} (${pm(b.f1)}) | ${f3(b.prAuc.point)} (${pm(b.prAuc)}) | ${f3(b.rocAuc.point)} (${pm(b.rocAuc)}) | ${src} |`);
-    row(`CLaDMoP (ours, ensemble of ${r.perSeed.length} seeds)`, r.ensemble, 'this run: point (bootstrap mean ± std)');
-    lines.push(`| CLaDMoP (ours), across seeds | ${pm(r.seedSummary.f1)} | ${pm(r.seedSummary.prAuc)} | ${pm(r.seedSummary.rocAuc)} | this run: mean ± std over seeds |`);
+    const mainName = r.variant === 'paper' ? 'CLaDMoP, paper variant (no lexical level)' : 'CLaDMoP (ours: paper model + [ours] lexical level)';
+    row(`${mainName}, ${r.perSeed.length === 1 ? '1 seed' : `ensemble of ${r.perSeed.length} seeds`}`, r.ensemble, 'this run: point (bootstrap mean ± std)');
+    if (r.perSeed.length > 1) lines.push(`| ${mainName}, across seeds | ${pm(r.seedSummary.f1)} | ${pm(r.seedSummary.prAuc)} | ${pm(r.seedSummary.rocAuc)} | this run: mean ± std over seeds |`);
+    if (r.paperVariant) row(`CLaDMoP, paper variant (no lexical level), ${r.paperVariant.perSeed.length === 1 ? '1 seed' : `ensemble of ${r.paperVariant.perSeed.length} seeds`}`, r.paperVariant.ensemble, 'this run, same pre-training and rows');
     for (const b of r.baselines) row(`TF-IDF + ${b.model === 'lr' ? 'logistic regression' : 'random forest'}`, b.metrics, 'this run, same test rows');
     lines.push(`| CLaDMoP zero-shot (pair-matching score, no labels) | – | ${f3(r.zeroShot.prAuc)} | ${f3(r.zeroShot.rocAuc)} | this run |`);
     lines.push(`| all-positive reference | ${f3(r.allPositive.f1)} | ${f3(r.allPositive.prAuc)} | ${f3(r.allPositive.rocAuc)} | this run |`);
     const p = PAPER_RESULTS[r.phase];
     lines.push(`| CLaDMoP (paper, BioGPT + SCT) | ${f3(p.f1)} | ${f3(p.prAuc)} | ${f3(p.rocAuc)} | arXiv 2505.18527${p.note ? `; ${p.note}` : ''} |`);
     lines.push('');
+    if (r.lexical) {
+      lines.push(
+        `[ours] Lexical level: TF-IDF (criteria uni- and bigrams, drug words and names, ICD-10 codes; ${r.lexical.vocabularySize} terms) + L2 logistic regression, C = ${r.lexical.C} chosen by ${r.lexical.cv.folds}-fold CV on ${r.lexical.learnRows} train+valid rows (CV PR-AUC ${f3(r.lexical.cv.meanPrAuc)}, ROC-AUC ${f3(r.lexical.cv.meanRocAuc)}); its logit is a fixed offset of the model's, cross-fitted for the rows fine-tuning trains and early-stops on.` +
+          (r.lexical.maxAbsDiffFromBaselineLr !== null ? ` On test it equals the TF-IDF + LR baseline of this run (largest probability difference ${r.lexical.maxAbsDiffFromBaselineLr.toExponential(1)}).` : ''),
+        '',
+      );
+    }
+    if (r.paired.length > 0) {
+      lines.push('Paired bootstrap of the difference on the same test rows (2,000 resamples; 95% interval; an interval excluding 0 is a real difference):', '');
+      lines.push('| CLaDMoP (ours) minus | PR-AUC difference [95% CI] | ROC-AUC difference [95% CI] |', '|---|---|---|');
+      const d = (x: PairedDifference) => `${x.point >= 0 ? '+' : ''}${f3(x.point)} [${f3(x.ci95[0])}, ${f3(x.ci95[1])}]`;
+      for (const p of r.paired) lines.push(`| ${p.against} | ${d(p.prAuc)} | ${d(p.rocAuc)} |`);
+      lines.push('');
+    }
+    if (r.inputUsage.length > 0) {
+      lines.push('What the model uses: each input family blanked at prediction time on the test rows (negative change = the family helps):', '');
+      lines.push('| model | blanked | test PR-AUC | change | test ROC-AUC | change | mean abs. change of probability |', '|---|---|---|---|---|---|---|');
+      const usage = (name: string, rows: InputUsageRow[]) => {
+        for (const u of rows) lines.push(`| ${name} | ${u.blanked} | ${f3(u.prAuc)} | ${u.blanked === 'none' ? '–' : signed(u.deltaPrAuc)} | ${f3(u.rocAuc)} | ${u.blanked === 'none' ? '–' : signed(u.deltaRocAuc)} | ${u.blanked === 'none' ? '–' : f3(u.meanAbsChange)} |`);
+      };
+      usage(r.variant === 'paper' ? 'CLaDMoP, paper variant' : 'CLaDMoP (ours)', r.inputUsage);
+      if (r.paperVariant) usage('CLaDMoP, paper variant', r.paperVariant.inputUsage);
+      for (const a of r.ablations) usage(`ablation ${a.name}`, a.inputUsage);
+      lines.push('');
+    }
     lines.push(`New diseases (test trials none of whose ICD-10 categories occur in the phase's training split): ${r.newDisease.rows} rows, ${r.newDisease.positives} successes.`, '');
     lines.push('| method | accuracy | PR-AUC |', '|---|---|---|');
     for (const mth of r.newDisease.methods) lines.push(`| ${mth.method} | ${f3(mth.accuracy)} | ${f3(mth.prAuc)} |`);

@@ -21,6 +21,8 @@ export function register(program: Command): void {
     .option('--molecules <source>', 'molecule source: top (TOP SMILES as given) or names (re-derived from drug names)', 'top')
     .option('--pretrain-epochs <n>', 'pre-training epochs (~6 min each on 2 cores; the paper does not give its number; held-out retrieval is flat after 1; valid prefers 3 for phases II and III, see results/pretrain_epochs)', (v) => parseInt(v, 10), DEFAULT_PRETRAIN_EPOCHS)
     .option('--ablations <list>', 'ablation variants to run too: all, or a comma list of no-pretrain,G1S2,G3S0,fine-only,full-ft,all-trials-pretrain', '')
+    .option('--variant <name>', 'default: CLaDMoP with the [ours] lexical level (TF-IDF + logistic-regression offset); paper: the paper-faithful model without it', 'default')
+    .option('--no-paper', 'with --variant default, skip fine-tuning the paper variant beside it (its row in the table)')
     .option('--no-few-shot', 'skip the few-shot experiment (k = 16, 64, 256 x 5 draws), e.g. in an ablation run')
     .option('--workers <n>', 'fine-tuning worker processes (default: one per core, at most 2)', (v) => parseInt(v, 10))
     .option('--data <dir>', 'TOP data directory')
@@ -29,12 +31,14 @@ export function register(program: Command): void {
       `
 Examples:
   $ cladmop reproduce --phase I --out runs/phase_I
+  $ cladmop reproduce --phase I --variant paper --out runs/phase_I_paper
   $ cladmop reproduce --phase all --out runs/all
   $ cladmop reproduce --quick --out /tmp/smoke
   $ cladmop reproduce --phase I --ablations all --out runs/phase_I_ablations
   $ cladmop reproduce --phase I --seeds 1 --no-few-shot --ablations all --out runs/ablations_I`,
     )
-    .action(async (opts: { phase: string; out: string; quick?: boolean; encoder: string; seeds: string; molecules: string; pretrainEpochs: number; ablations: string; fewShot: boolean; workers?: number; data?: string }) => {
+    .action(async (opts: { phase: string; out: string; quick?: boolean; encoder: string; seeds: string; molecules: string; pretrainEpochs: number; ablations: string; fewShot: boolean; workers?: number; data?: string; variant: string; paper: boolean }) => {
+      if (opts.variant !== 'default' && opts.variant !== 'paper') throw new CliError(`--variant must be default or paper, got "${opts.variant}"`);
       const phases = opts.phase === 'all' ? [...PHASES] : [opts.phase.toUpperCase() as BenchmarkPhase];
       if (phases.some((p) => !PHASES.includes(p))) throw new CliError(`--phase must be I, II, III or all, got "${opts.phase}"`);
       const seeds = opts.seeds.split(',').map((s) => parseInt(s, 10));
@@ -64,6 +68,8 @@ Examples:
         ablations,
         fewShot: opts.fewShot,
         workers: opts.workers,
+        variant: opts.variant,
+        paperBeside: opts.paper,
         log: (line) => {
           bar?.p.stop();
           bar = null;

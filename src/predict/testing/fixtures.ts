@@ -12,6 +12,7 @@ import type { CriteriaEncoder, EncodedCriteria } from '../../features/criteria-e
 import type { TrialInput } from '../../features/trial-batch.ts';
 import { initCladmop, initLoraParams, type CladmopConfig } from '../../model/cladmop.ts';
 import { saveBundle, type BundleConfig } from '../../model/bundle.ts';
+import type { LexicalState } from '../../model/lexical.ts';
 import type { Calibration } from '../calibration.ts';
 
 /**
@@ -110,6 +111,9 @@ export interface TinyBundleOptions {
   phase?: 'I' | 'II' | 'III';
   seed?: number;
   calibration?: Calibration;
+  /** Ensemble members (seeds seed, seed + 1, ...); default 1. */
+  members?: number;
+  lexical?: LexicalState;
 }
 
 /** Writes a randomly initialised tiny bundle; returns its directory and config. */
@@ -119,10 +123,13 @@ export async function writeTinyBundle(o: TinyBundleOptions = {}): Promise<{ dir:
   const dir = o.dir ?? path.join(mkdtempSync(path.join(os.tmpdir(), 'cladmop-tiny-')), 'model');
   const c = tinyConfig(encoder.dim);
   const seed = o.seed ?? 7;
+  const params = initCladmop(c, seed);
+  const members = Array.from({ length: o.members ?? 1 }, (_, i) => ({ lora: initLoraParams(c, seed + i), head: i === 0 ? params.head : initCladmop(c, seed + i).head, info: { seed: seed + i } }));
   const config = await saveBundle({
     dir,
-    params: initCladmop(c, seed),
-    lora: initLoraParams(c, seed),
+    params,
+    members,
+    lexical: o.lexical,
     icdVocabulary: TINY_ICD_VOCABULARY,
     config: {
       architecture: c,
