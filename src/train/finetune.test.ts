@@ -105,3 +105,17 @@ test('GroupedCriteria: seeds sharing one grouping memo train and predict exactly
   assert.equal((await memo.of(valid.slice(0, 3), options()))[0], some[0]);
   tree.dispose(pre);
 });
+
+test('finetune with lexical offsets: the offset enters the loss and the predictions (a label-revealing offset gives PR-AUC 1)', async () => {
+  // Trials whose learnable signal is absent (not learnable) but whose offset is +4 / -4 by label.
+  const withOffset = (ts: typeof train) => ts.map((t) => ({ ...t, offset: t.label ? 4 : -4 }));
+  const tr = withOffset(syntheticTrials(22, 5, 'NCT7'));
+  const va = withOffset(syntheticTrials(10, 6, 'NCT6'));
+  const ft = await finetune(initCladmop(C, 3), tr, va, options({ maxEpochs: 2 }));
+  assert.equal(ft.bestValidPrAuc, 1);
+  const probs = await predictProbabilities(C, tree.ref(ft.params), tree.ref(ft.lora), va, options());
+  va.forEach((t, i) => assert.ok(t.label ? probs[i] > 0.9 : probs[i] < 0.1, `${t.nctid}: ${probs[i]}`));
+  // Without the offsets the same weights score near chance on these trials: the signal came from the offsets.
+  const plain = await predictProbabilities(C, ft.params, ft.lora, va.map((t) => ({ ...t, offset: undefined })), options());
+  assert.ok(plain.every((p) => p > 0.1 && p < 0.9));
+});
