@@ -17,6 +17,7 @@ import { tree } from '@jax-js/jax';
 import { namedLeaves, treeFromTensors, treeToTensors } from '../runtime/param-tree.ts';
 import { initCladmop, initLoraParams, type CladmopConfig, type CladmopLora, type CladmopParams } from './cladmop.ts';
 import type { LexicalState } from './lexical.ts';
+import { SINGLE_MODEL, type OnnxMemberNames } from './onnx-export.ts';
 
 export const BUNDLE_FORMAT = 'cladmop-model';
 export const BUNDLE_SCHEMA_VERSION = 2;
@@ -124,6 +125,8 @@ export interface LoadedBundle {
   tensors: Record<string, Tensor>;
   /** Every member's weights as `base.*` + `lora.*` (member 0 first; the base arrays are shared, not copied). */
   members: { info: BundleMember; tensors: Record<string, Tensor> }[];
+  /** The weights as stored, with each member's adapter and head prefixes (for one ONNX graph of the ensemble). */
+  onnx: { tensors: Record<string, Tensor>; members: OnnxMemberNames[] };
   /** The lexical level's state (lexical.json), when the model has one. */
   lexical: LexicalState | null;
 }
@@ -207,7 +210,7 @@ export function loadBundle(dir: string): LoadedBundle {
       throw new BundleError(`${dir}: lexical.json is not valid JSON (${(err as Error).message})`);
     }
   }
-  if (lexicalOnly) return { dir, config, params: null, lora: null, icdVocabulary, tensors: {}, members: [], lexical };
+  if (lexicalOnly) return { dir, config, params: null, lora: null, icdVocabulary, tensors: {}, members: [], onnx: { tensors: {}, members: [] }, lexical };
   const { tensors: all } = readSafetensors(path.join(dir, 'weights.safetensors'));
   const arch = config.architecture;
   const nMembers = config.schemaVersion >= 2 ? (config.members ?? []).length : 1;
@@ -240,7 +243,11 @@ export function loadBundle(dir: string): LoadedBundle {
       tree.dispose([first!.params, first!.lora]);
       throw new Error(`weights.safetensors holds ${unused.length} tensor(s) the architecture in config.json does not use (${unused.slice(0, 3).join(', ')}${unused.length > 3 ? ', …' : ''})`);
     }
-    return { dir, config, params: first!.params, lora: first!.lora, icdVocabulary, tensors: members[0].tensors, members, lexical };
+    const onnx = {
+      tensors: all,
+      members: config.schemaVersion >= 2 ? members.map((_, i) => ({ lora: `members.${i}.lora`, head: `members.${i}.head` })) : SINGLE_MODEL,
+    };
+    return { dir, config, params: first!.params, lora: first!.lora, icdVocabulary, tensors: members[0].tensors, members, onnx, lexical };
   } catch (err) {
     throw new BundleError(`${dir}: ${(err as Error).message}`);
   }

@@ -12,7 +12,7 @@
  *   mol_features float [B, M, moleculeInput], mol_mask int64 [B, M] (M = MAX_MOLECULES), mol_unknown float [B]
  *   name_ids int64 [B, D, G], name_weights float [B, D, G], name_mask int64 [B, D]
  *   icd_ids int64 [B, S, A], icd_weights float [B, S, A], icd_mask int64 [B, S]
- * Output: logits float [B].
+ * Output: logits float [B, N], one column per ensemble member (see cladmopClassifierToOnnx).
  */
 import type { Tensor } from '../runtime/safetensors.ts';
 import { encodeModel, FLOAT, GraphBuilder, INT64, valueInfo } from '../runtime/onnx-graph.ts';
@@ -158,10 +158,23 @@ class CladmopGraph {
   }
 }
 
+/** Where one ensemble member's adapters and head are in the tensors (prefixes). */
+export interface OnnxMemberNames {
+  lora: string;
+  head: string;
+}
+
+/** A single model's names: base.* with its head, adapters as lora.* (schema-1 bundles, tests). */
+export const SINGLE_MODEL: OnnxMemberNames[] = [{ lora: 'lora', head: 'base.head' }];
+
 /**
- * `tensors`: the bundle's weights.safetensors (base.* and lora.*). Returns the serialised ONNX model.
+ * `tensors`: the bundle's weights (base.* and each member's adapters and head). Returns the serialised ONNX
+ * model, whose output `logits` is [B, N] for N members. The frozen part every member shares (the grouping
+ * blocks and the DM token embeddings) is computed once per trial; each member runs its own DM self-attention,
+ * fusion (LoRA merged) and head. An ensemble of 3 thus costs far less than three graphs.
  */
-export function cladmopClassifierToOnnx(c: CladmopConfig, tensors: Record<string, Tensor>): Uint8Array {
+export function cladmopClassifierToOnnx(c: CladmopConfig, tensors: Record<string, Tensor>, members: OnnxMemberNames[] = SINGLE_MODEL): Uint8Array {
+  if (members.length === 0) throw new Error('the ONNX classifier needs at least one member');
   const m = new CladmopGraph(c, tensors, c.loraAlpha / c.loraRank);
   const g = m.g;
   const d = c.dModel;
@@ -207,18 +220,24 @@ export function cladmopClassifierToOnnx(c: CladmopConfig, tensors: Record<string
   const dmMaskInt = g.one('Concat', ['mol_mask', 'name_mask', 'icd_mask'], { axis: 1 });
   const dmMask = toInt32(dmMaskInt);
 
-  // DM self-attention (dmEncode) and multi-level fusion (fuse), LoRA merged.
-  for (let i = 0; i < c.dmLayers; i++) x = m.block(`base.dmBlocks.${i}`, `lora.dmBlocks.${i}`, x, null, dmMask, false);
-  c.levels.forEach((_, i) => {
-    x = m.block(`base.fusion.${i}.cross`, `lora.fusionCross.${i}`, x, grouped[i], null, true);
-    x = m.block(`base.fusion.${i}.self`, `lora.fusionSelf.${i}`, x, null, dmMask, false);
+  const dmTokensShared = x;
+  const dmMaskF = toFloat(dmMaskInt);
+  const memberLogits = members.map(({ lora, head }) => {
+    // DM self-attention (dmEncode) and multi-level fusion (fuse), LoRA merged.
+    let y = dmTokensShared;
+    for (let i = 0; i < c.dmLayers; i++) y = m.block(`base.dmBlocks.${i}`, `${lora}.dmBlocks.${i}`, y, null, dmMask, false);
+    c.levels.forEach((_, i) => {
+      y = m.block(`base.fusion.${i}.cross`, `${lora}.fusionCross.${i}`, y, grouped[i], null, true);
+      y = m.block(`base.fusion.${i}.self`, `${lora}.fusionSelf.${i}`, y, null, dmMask, false);
+    });
+    const dmPooled = m.maskedMean(y, dmMaskF);
+    // Head (classifyFromGrouped): [B, 1].
+    const h0 = g.one('Relu', [m.linear(`${head}.l1`, g.one('Concat', [dmPooled, critPooled], { axis: -1 }))]);
+    const h1 = g.one('Add', [h0, g.one('Relu', [m.linear(`${head}.l2`, h0)])]);
+    return m.linear(`${head}.l3`, h1);
   });
-  const dmPooled = m.maskedMean(x, toFloat(dmMaskInt));
-
-  // Head (classifyFromGrouped).
-  const h0 = g.one('Relu', [m.linear('base.head.l1', g.one('Concat', [dmPooled, critPooled], { axis: -1 }))]);
-  const h1 = g.one('Add', [h0, g.one('Relu', [m.linear('base.head.l2', h0)])]);
-  g.one('Reshape', [m.linear('base.head.l3', h1), m.ints([-1])]);
+  if (memberLogits.length === 1) g.one('Identity', memberLogits);
+  else g.one('Concat', memberLogits, { axis: 1 });
   g.nameLastOutput('logits');
 
   const critInputs = c.levels.map((level) => valueInfo(`crit_${level}`, FLOAT, ['batch', 'criteria', c.dEncoder]));
@@ -238,6 +257,6 @@ export function cladmopClassifierToOnnx(c: CladmopConfig, tensors: Record<string
       valueInfo('icd_weights', FLOAT, ['batch', 'diseases', 'ancestors']),
       valueInfo('icd_mask', INT64, ['batch', 'diseases']),
     ],
-    outputs: [valueInfo('logits', FLOAT, ['batch'])],
+    outputs: [valueInfo('logits', FLOAT, ['batch', members.length])],
   });
 }

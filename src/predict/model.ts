@@ -199,23 +199,17 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   // Prediction runs the classifier in onnxruntime (predict/onnx-scorer.ts); the jax-js trees only validated
   // the weights against the architecture.
   release();
-  const scorers: OnnxScorer[] = [];
-  try {
-    for (const m of bundle.members) scorers.push(await OnnxScorer.create(config.architecture, m.tensors, config.maxCriteria, { batchSize: options.batchSize }));
-  } catch (err) {
-    for (const s of scorers) void s.dispose();
-    throw new BundleError(`${bundleDir}: ${(err as Error).message}`);
-  }
-  const score = async (inputs: TrialInput[]): Promise<Float64Array> => {
-    // A tfidf-lr bundle is its lexical level alone.
-    if (scorers.length === 0) return Float64Array.from(inputs, (x) => 1 / (1 + Math.exp(-(x.offset ?? 0))));
-    const sum = new Float64Array(inputs.length);
-    for (const s of scorers) {
-      const z = await s.logitsQueued(inputs);
-      z.forEach((v, i) => (sum[i] += 1 / (1 + Math.exp(-(v + (inputs[i].offset ?? 0))))));
+  // One ONNX graph for the whole ensemble: the members share the frozen grouping blocks (see onnx-export.ts).
+  let scorer: OnnxScorer | null = null;
+  if (bundle.members.length > 0) {
+    try {
+      scorer = await OnnxScorer.create(config.architecture, bundle.onnx.tensors, config.maxCriteria, { batchSize: options.batchSize, members: bundle.onnx.members });
+    } catch (err) {
+      throw new BundleError(`${bundleDir}: ${(err as Error).message}`);
     }
-    return sum.map((v) => v / scorers.length);
-  };
+  }
+  // A tfidf-lr bundle is its lexical level alone.
+  const score = scorer ? (inputs: TrialInput[]) => scorer.score(inputs) : async (inputs: TrialInput[]) => Float64Array.from(inputs, (x) => 1 / (1 + Math.exp(-(x.offset ?? 0))));
   const model: Model = {
     dir: bundleDir,
     config,
@@ -230,9 +224,7 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
     drugTable: getDrugTable,
     lexical,
     score,
-    dispose: () => {
-      for (const s of scorers) void s.dispose();
-    },
+    dispose: () => void scorer?.dispose(),
   };
   return model;
 }

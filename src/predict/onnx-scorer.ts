@@ -11,7 +11,7 @@ import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { keptLength, packCriteriaHost, packDmHost, type TrialInput } from '../features/trial-batch.ts';
 import { MAX_ANCESTORS, MAX_DISEASES, MAX_DRUGS, MAX_MOLECULES, MAX_NGRAMS } from '../features/dm-features.ts';
 import type { CladmopConfig } from '../model/cladmop.ts';
-import { cladmopClassifierToOnnx } from '../model/onnx-export.ts';
+import { cladmopClassifierToOnnx, SINGLE_MODEL, type OnnxMemberNames } from '../model/onnx-export.ts';
 import type { Tensor } from '../runtime/safetensors.ts';
 
 export interface OnnxScorerOptions {
@@ -19,6 +19,8 @@ export interface OnnxScorerOptions {
   batchSize?: number;
   /** onnxruntime intra-op threads (default: all cores). */
   threads?: number;
+  /** Ensemble members in the tensors (default: one model, base.* + lora.*). */
+  members?: OnnxMemberNames[];
 }
 
 const big = (a: ArrayLike<number>) => BigInt64Array.from(a as ArrayLike<number>, (v) => BigInt(v));
@@ -33,43 +35,47 @@ export class OnnxScorer {
     private readonly session: InferenceSession,
     private readonly ort: typeof import('onnxruntime-node'),
     private readonly batchSize: number,
+    /** Ensemble members: `logits` has this many values per trial. */
+    readonly members: number,
   ) {}
 
   static async create(c: CladmopConfig, tensors: Record<string, Tensor>, maxCriteria: number, options: OnnxScorerOptions = {}): Promise<OnnxScorer> {
     const ort = await import('onnxruntime-node');
-    const graph = cladmopClassifierToOnnx(c, tensors);
+    const members = options.members ?? SINGLE_MODEL;
+    const graph = cladmopClassifierToOnnx(c, tensors, members);
     const session = await ort.InferenceSession.create(graph, { graphOptimizationLevel: 'all', ...(options.threads ? { intraOpNumThreads: options.threads } : {}) });
-    return new OnnxScorer(c, maxCriteria, session, ort, options.batchSize ?? 1);
+    return new OnnxScorer(c, maxCriteria, session, ort, options.batchSize ?? 1, members.length);
   }
 
-  /** Success probabilities (sigmoid of the logits, `TrialInput.offset` not added), in input order. Calls are served one at a time. */
+  /**
+   * Success probabilities, in input order: the mean over members of sigmoid(member logit + `TrialInput.offset`).
+   * Calls are served one at a time.
+   */
   score(inputs: TrialInput[]): Promise<Float64Array> {
     const run = this.queue.then(() => this.run(inputs));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  /** Raw logits (without `TrialInput.offset`), in input order; calls are served one at a time like `score`. */
-  logitsQueued(inputs: TrialInput[]): Promise<Float32Array> {
-    const run = this.queue.then(() => this.logits(inputs));
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
-
-  /** Raw logits, in input order. */
+  /** Raw logits without `TrialInput.offset`, [inputs, members] row-major, in input order. */
   async logits(inputs: TrialInput[]): Promise<Float32Array> {
     if (this.released) throw new Error('model was disposed');
-    const out = new Float32Array(inputs.length);
+    const out = new Float32Array(inputs.length * this.members);
     for (let s = 0; s < inputs.length; s += this.batchSize) {
       const items = inputs.slice(s, s + this.batchSize);
-      out.set(await this.runBatch(items), s);
+      out.set(await this.runBatch(items), s * this.members);
     }
     return out;
   }
 
   private async run(inputs: TrialInput[]): Promise<Float64Array> {
     const z = await this.logits(inputs);
-    return Float64Array.from(z, (v) => 1 / (1 + Math.exp(-v)));
+    const n = this.members;
+    return Float64Array.from(inputs, (x, i) => {
+      let sum = 0;
+      for (let m = 0; m < n; m++) sum += 1 / (1 + Math.exp(-(z[i * n + m] + (x.offset ?? 0))));
+      return sum / n;
+    });
   }
 
   private async runBatch(items: TrialInput[]): Promise<Float32Array> {
