@@ -210,7 +210,7 @@ export function randomFloats(n: number, seed: number, scale = 1): Float32Array<A
 }
 
 /** The model bundle the predict and load benchmarks use unless --bundle is given. */
-export const DEFAULT_BUNDLE = [path.join(REPO_ROOT, 'results/phase_I/model'), path.join(REPO_ROOT, '.scratch/smoke/phase_I/model')].find((d) => existsSync(path.join(d, 'config.json'))) ?? path.join(REPO_ROOT, 'results/phase_I/model');
+export const DEFAULT_BUNDLE = [path.join(REPO_ROOT, 'models/phase-I'), path.join(REPO_ROOT, '.scratch/smoke/phase_I/model')].find((d) => existsSync(path.join(d, 'config.json'))) ?? path.join(REPO_ROOT, 'models/phase-I');
 
 /** Median / min / max (ms, rounded) and count of a timing sample: the `ms` field of every timed benchmark. */
 export function msSummary(s: Stats): { median: number; min: number; max: number; n: number } {

@@ -3,7 +3,7 @@
  * the predict API of src/predict (loadModel, predict): criteria encoding (the LM in onnxruntime), DM features
  * (RDKit, n-grams, ICD) and the classifier (onnxruntime, fixed 16-row batches).
  *
- * Bundle: `--bundle DIR`, else results/phase_I/model, else `.scratch/smoke/phase_I/model`. Trials: phase I valid
+ * Bundle: `--bundle DIR`, else the shipped models/phase-I, else `.scratch/smoke/phase_I/model`. Trials: phase I valid
  * split of the TOP data (`CLADMOP_DATA` or ../shared/data/top).
  *
  *  - single trial (warm): `predict(model, [trial])` one trial at a time, no embedding cache, p50/p95 after a
