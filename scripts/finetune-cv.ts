@@ -7,9 +7,11 @@
  * (15%, stratified, seeded), so each fold early-stops inside its own training rows. The lexical level is
  * re-fitted on the four folds alone (C by an inner 5-fold CV, cross-fitted offsets for the training and
  * early-stopping rows, the regression on all four for the held-out fold). Candidates:
- *   paper    CLaDMoP without the lexical level (LoRA + head on the frozen pre-trained base)
- *   default  CLaDMoP with the lexical level as a fixed offset (what `reproduce` ships)
- *   lexical  the lexical level alone (TF-IDF + LR: the baseline's recipe on the same folds)
+ *   paper          CLaDMoP without the lexical level (LoRA + head on the frozen pre-trained base)
+ *   offset         CLaDMoP with the lexical logit as a fixed offset, the deep part trained on top (lr 2e-3)
+ *   offset-lr5e-4  the same with a 4x lower learning rate (a smaller residual)
+ *   lexical        the lexical level alone (TF-IDF + LR: the baseline's recipe on the same folds)
+ *   blend-w        late fusion: w x P(lexical) + (1 - w) x P(paper), w in 0.3 / 0.5 / 0.7 (no extra training)
  * Pre-training is the cached one of `cladmop reproduce` (run it first; it pre-trains on successful non-test,
  * non-valid trials, so held-out folds of train were seen there without labels beyond "successful").
  *
@@ -67,8 +69,14 @@ console.error(`phase ${phase}: ${learn.length} train+valid rows, ${nFolds} folds
 
 const folds = stratifiedKFold(labels, nFolds, createRng(deriveSeed(SEED, 0x5f01d)));
 type Scores = { prAuc: number[]; rocAuc: number[] };
-const candidates = ['paper', 'default', 'lexical'] as const;
-const scores: Record<(typeof candidates)[number], Scores> = { paper: { prAuc: [], rocAuc: [] }, default: { prAuc: [], rocAuc: [] }, lexical: { prAuc: [], rocAuc: [] } };
+const trained = [
+  { name: 'paper', offsets: false, lr: DEFAULT_FINETUNE.lr },
+  { name: 'offset', offsets: true, lr: DEFAULT_FINETUNE.lr },
+  { name: 'offset-lr5e-4', offsets: true, lr: 5e-4 },
+] as const;
+const BLENDS = [0.3, 0.5, 0.7];
+const candidates = [...trained.map((t) => t.name), 'lexical', ...BLENDS.map((w) => `blend-${w}`)];
+const scores: Record<string, Scores> = Object.fromEntries(candidates.map((c) => [c, { prAuc: [], rocAuc: [] }]));
 const foldLog: unknown[] = [];
 const t0 = Date.now();
 for (let f = 0; f < nFolds; f++) {
@@ -101,31 +109,31 @@ for (let f = 0; f < nFolds; f++) {
   const heldLabels = heldPart.map((t) => t.label);
   const data = await poolDataFor(config, { ...DEFAULT_FINETUNE }, pretrained, { train: trainPart, valid: esPart, test: heldPart }, grouped);
   const pool = await FinetunePool.start(data, { workers: 2 });
-  const runs = candidates
-    .filter((c) => c !== 'lexical')
-    .flatMap((c) => seeds.map((seed) => ({ c, seed, p: pool.run({ seed, predict: ['test'], offsets: c === 'default' }) })));
+  const runs = trained.flatMap((t) => seeds.map((seed) => ({ c: t.name, seed, p: pool.run({ seed, predict: ['test'], offsets: t.offsets, lr: t.lr }) })));
   const fold: Record<string, unknown> = { fold: f, heldRows: held.length, trainRows: trainPart.length, earlyStopRows: esPart.length, C: stacked.C };
-  for (const c of ['paper', 'default'] as const) {
-    const mine = runs.filter((r) => r.c === c);
-    const sum = new Float64Array(held.length);
-    const epochs: number[] = [];
-    for (const r of mine) {
-      const res = await r.p;
-      res.probabilities.test!.forEach((v, i) => (sum[i] += v));
-      epochs.push(res.bestEpoch);
-    }
-    const pr = averagePrecision(heldLabels, sum);
-    const roc = rocAuc(heldLabels, sum);
+  const record = (c: string, probs: ArrayLike<number>, extra: Record<string, unknown> = {}) => {
+    const pr = averagePrecision(heldLabels, probs);
+    const roc = rocAuc(heldLabels, probs);
     scores[c].prAuc.push(pr);
     scores[c].rocAuc.push(roc);
-    fold[c] = { prAuc: pr, rocAuc: roc, bestEpochs: epochs };
+    fold[c] = { prAuc: pr, rocAuc: roc, ...extra };
+  };
+  const probsOf: Record<string, Float64Array> = {};
+  for (const t of trained) {
+    const sum = new Float64Array(held.length);
+    const epochs: number[] = [];
+    for (const r of runs.filter((x) => x.c === t.name)) {
+      const res = await r.p;
+      res.probabilities.test!.forEach((v, i) => (sum[i] += v / seeds.length));
+      epochs.push(res.bestEpoch);
+    }
+    probsOf[t.name] = sum;
+    record(t.name, sum, { bestEpochs: epochs });
   }
   pool.close();
-  const lexPr = averagePrecision(heldLabels, heldLogits);
-  const lexRoc = rocAuc(heldLabels, heldLogits);
-  scores.lexical.prAuc.push(lexPr);
-  scores.lexical.rocAuc.push(lexRoc);
-  fold.lexical = { prAuc: lexPr, rocAuc: lexRoc };
+  const lexProbs = Float64Array.from(heldLogits, (z) => 1 / (1 + Math.exp(-z)));
+  record('lexical', lexProbs);
+  for (const w of BLENDS) record(`blend-${w}`, lexProbs.map((p, i) => w * p + (1 - w) * probsOf.paper[i]));
   foldLog.push(fold);
   console.error(`fold ${f + 1}/${nFolds} (${Math.round((Date.now() - t0) / 1000)} s): ${JSON.stringify(fold)}`);
 }

@@ -56,6 +56,8 @@ export interface FinetuneJob {
   trainRows?: number[];
   maxEpochs?: number;
   patience?: number;
+  /** Learning rate (default: the pool's options). */
+  lr?: number;
   /** Which splits to score with the selected (best valid epoch) weights. */
   predict: ('valid' | 'test')[];
   /** Return the trained LoRA adapters and head (for a model bundle). */

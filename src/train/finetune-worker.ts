@@ -58,6 +58,7 @@ async function runJob(s: State, id: number, job: FinetuneJob): Promise<FinetuneJ
     seed: job.seed,
     maxEpochs: job.maxEpochs ?? s.data.options.maxEpochs,
     patience: job.patience ?? s.data.options.patience,
+    lr: job.lr ?? s.data.options.lr,
     grouped: s.grouped,
     onEpoch: (epoch, total) => send({ type: 'epoch', id, epoch, total }),
   };
