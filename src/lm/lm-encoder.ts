@@ -20,6 +20,7 @@ import { lmToOnnx } from './onnx-export.ts';
 import { tensorsToArrays } from './params-io.ts';
 import { encodeSections } from './section-batches.ts';
 import { BOS_ID, CriteriaTokenizer, PAD_ID } from './tokenizer.ts';
+import { intraOpThreads } from '../settings.ts';
 
 export interface LoadedLm {
   dir: string;
@@ -85,7 +86,7 @@ export interface LmEncoderOptions {
   layers?: number[];
   /** Tokens per forward batch (sequences are bucketed by length). */
   batchTokens?: number;
-  /** onnxruntime intra-op threads (default: onnxruntime's choice, all cores). */
+  /** onnxruntime intra-op threads (default: settings.threads, i.e. $CLADMOP_THREADS, else onnxruntime's choice: all cores). */
   threads?: number;
 }
 
@@ -126,7 +127,7 @@ export class LmCriteriaEncoder implements CriteriaEncoder {
     this.session ??= (async () => {
       const ort = await import('onnxruntime-node');
       const graph = lmToOnnx(this.lm.config, this.lm.weights, { hiddenLayers: this.layers, lastHiddenState: false });
-      return ort.InferenceSession.create(graph, { graphOptimizationLevel: 'all', ...(this.threads ? { intraOpNumThreads: this.threads } : {}) });
+      return ort.InferenceSession.create(graph, { graphOptimizationLevel: 'all', ...intraOpThreads(this.threads) });
     })();
     return this.session;
   }

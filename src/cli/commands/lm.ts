@@ -6,9 +6,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.ts';
-import { REPO_ROOT } from '../../data/splits.ts';
+import { settings } from '../../settings.ts';
 
-export const DEFAULT_LM_DIR = path.join(REPO_ROOT, 'models/criteria-lm');
+// Read when the command line is built, so CLADMOP_LM / CLADMOP_MODELS set before the run count.
+const DEFAULT_LM_DIR = settings.lmDir;
 
 export function register(program: Command): void {
   const lm = program.command('lm').description('the criteria language model (our frozen stand-in for BioGPT)');
