@@ -4,7 +4,8 @@
 // Packs the package (`npm pack`, which builds dist/ through `prepare`), installs the tarball into an empty
 // temporary project, and there:
 //   (a) plain Node runs examples/library.mjs (`import { ... } from 'cladmop'`): one TOP CSV row and one
-//       ClinicalTrials.gov API v2 record scored with the default phase I model shipped in the package;
+//       ClinicalTrials.gov API v2 record scored with the default phase I model shipped in the package; and the
+//       README's Library example, which must print the same probability;
 //   (b) a small TypeScript file type-checks against the shipped .d.ts with `strict` (and skipLibCheck off, so
 //       the .d.ts files themselves are checked);
 //   (c) `npx cladmop predict --input study.json` runs from that directory, gives the library's probability for
@@ -92,6 +93,18 @@ process.stderr.write(lib.stderr);
 if (lib.status !== 0) fail('examples/library.mjs failed in the installed project');
 if (!lib.stdout.includes(`from ${path.join(installed, 'models/phase-I')}`)) fail('the library did not load the model shipped inside the installed package');
 const libResult = JSON.parse(lib.stdout.trim().split('\n').at(-1));
+// The README's Library example too (its first js block after "## Library"), so the README cannot drift.
+const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+const snippet = /```js\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf('\n## Library')))?.[1];
+if (!snippet) fail('README.md has no js example under "## Library"');
+mkdirSync(path.join(project, 'examples'));
+copyFileSync(path.join(root, 'examples/study.json'), path.join(project, 'examples/study.json'));
+writeFileSync(path.join(project, 'readme-library.mjs'), snippet);
+const fromReadme = spawnSync(process.execPath, ['readme-library.mjs'], { cwd: project, env: childEnv, encoding: 'utf8' });
+process.stdout.write(`README example: ${fromReadme.stdout}`);
+process.stderr.write(fromReadme.stderr);
+if (fromReadme.status !== 0) fail("README.md's Library example failed in the installed project");
+if (!fromReadme.stdout.includes(`${libResult.ctgov.nctid} ${libResult.ctgov.probability}`)) fail("README.md's Library example printed another probability than examples/library.mjs");
 
 step('(b) a strict TypeScript file type-checks against the shipped .d.ts');
 writeFileSync(
