@@ -12,6 +12,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
+import { sha256Hex } from '../runtime/hash.ts';
 import type { InferenceSession } from 'onnxruntime-node';
 import type { CriteriaEncoder, EncodedCriteria } from '../features/criteria-encoder.ts';
 import { readSafetensors } from '../runtime/safetensors.ts';
@@ -51,9 +52,8 @@ export function loadCriteriaLm(dir: string): LoadedLm {
   }
   const tokText = readFileSync(path.join(dir, config.tokenizer.file), 'utf8');
   const weightsBytes = readFileSync(path.join(dir, config.weights.file));
-  const sha = (b: string | Uint8Array) => createHash('sha256').update(b).digest('hex');
-  if (sha(tokText) !== config.tokenizer.sha256) throw new ModelLoadError(`${dir}: tokenizer.json does not match the sha256 in config.json`);
-  if (sha(weightsBytes) !== config.weights.sha256) throw new ModelLoadError(`${dir}: ${config.weights.file} does not match the sha256 in config.json (corrupted or replaced)`);
+  if (sha256Hex(tokText) !== config.tokenizer.sha256) throw new ModelLoadError(`${dir}: tokenizer.json does not match the sha256 in config.json`);
+  if (sha256Hex(weightsBytes) !== config.weights.sha256) throw new ModelLoadError(`${dir}: ${config.weights.file} does not match the sha256 in config.json (corrupted or replaced)`);
   const model = config.model as LmConfig;
   const weightsFile = path.join(dir, config.weights.file);
   const { tensors } = readSafetensors(weightsFile);
