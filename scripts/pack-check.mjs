@@ -174,6 +174,10 @@ if (cached.length === 0) fail(`the CLI's embedding cache is not under $XDG_CACHE
 const stray = filesUnder(installed).filter((f) => f.startsWith('.cache'));
 if (stray.length > 0) fail(`the installed package wrote into node_modules: ${stray.slice(0, 5).join(', ')}`);
 console.log(`embedding cache written to $XDG_CACHE_HOME/cladmop/embeddings (${cached.length} files), nothing into node_modules/cladmop`);
+// Training needs a checkout (src/ and tsx are not shipped): the installed command must say so at once.
+const train = spawnSync(npm, ['exec', '--offline', '--', 'cladmop', 'reproduce', '--quick', '--out', 'run'], { cwd: project, env: childEnv, encoding: 'utf8' });
+if (train.status === 0 || !/runs only from a checkout/.test(train.stderr)) fail(`cladmop reproduce from the installed package did not stop with the checkout message:\n${train.stderr}`);
+console.log('cladmop reproduce from the installed package stops at once: runs only from a checkout');
 
 console.log(`\npack-check: OK: ${info.filename} ${mb(statSync(tarball).size)} packed / ${mb(info.unpackedSize)} unpacked; install ${install.seconds.toFixed(1)} s; (a) library, (b) strict types, (c) npx cladmop predict all pass`);
 if (process.env.PACK_CHECK_KEEP === '1') console.log(`kept ${tmp}`);

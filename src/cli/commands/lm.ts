@@ -29,6 +29,10 @@ Examples:
   $ cladmop lm train --max-minutes 60     # train for an hour, checkpoint, stop; run again to continue`,
     )
     .action(async (opts: { out: string; data?: string; seed?: number; steps?: number; resume: boolean; maxMinutes?: number }) => {
+      // The default --out is the shipped LM itself; in an installed package that is inside node_modules.
+      if (settings.installed && path.resolve(opts.out).startsWith(settings.root + path.sep)) {
+        throw new CliError(`--out ${opts.out} is inside the installed package (${settings.root}); pass --out DIR elsewhere, then --encoder lm:DIR`);
+      }
       const { init } = await import('@jax-js/jax');
       await init('wasm');
       const { trainLm, DEFAULT_LM_TRAIN } = await import('../../lm/train-lm.ts');
