@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT } from '../src/data/splits.ts';
+import { PACKAGE_ROOT } from '../src/settings.ts';
 
 export interface BenchArgs {
   quick: boolean;
@@ -210,7 +210,7 @@ export function randomFloats(n: number, seed: number, scale = 1): Float32Array<A
 }
 
 /** The model bundle the predict and load benchmarks use unless --bundle is given. */
-export const DEFAULT_BUNDLE = [path.join(REPO_ROOT, 'models/phase-I'), path.join(REPO_ROOT, '.scratch/smoke/phase_I/model')].find((d) => existsSync(path.join(d, 'config.json'))) ?? path.join(REPO_ROOT, 'models/phase-I');
+export const DEFAULT_BUNDLE = [path.join(PACKAGE_ROOT, 'models/phase-I'), path.join(PACKAGE_ROOT, '.scratch/smoke/phase_I/model')].find((d) => existsSync(path.join(d, 'config.json'))) ?? path.join(PACKAGE_ROOT, 'models/phase-I');
 
 /** Median / min / max (ms, rounded) and count of a timing sample: the `ms` field of every timed benchmark. */
 export function msSummary(s: Stats): { median: number; min: number; max: number; n: number } {

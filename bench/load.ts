@@ -8,7 +8,8 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT, resolveDataDir } from '../src/data/splits.ts';
+import { resolveDataDir } from '../src/data/splits.ts';
+import { PACKAGE_ROOT } from '../src/settings.ts';
 import { loadModel } from '../src/predict/model.ts';
 import { sampleStudy } from '../src/predict/testing/fixtures.ts';
 import { loadMix, runLoadTest } from '../src/serve/load-test.ts';
@@ -33,7 +34,7 @@ await runBench('load', async (args) => {
     return {
       method:
         `autocannon on loopback for ${seconds} s, ${r.connections} clients: ${mix.map((m) => `${m.connections} x ${m.name} (expects ${m.expect})`).join(', ')}; ` +
-        `server = cladmop serve's fastify app in the same process with the bundle ${path.relative(REPO_ROOT, bundle) || bundle} and its encoder, no embedding cache; ` +
+        `server = cladmop serve's fastify app in the same process with the bundle ${path.relative(PACKAGE_ROOT, bundle) || bundle} and its encoder, no embedding cache; ` +
         'latency percentiles over the valid prediction requests (max over the two kinds); RSS of the process sampled every 100 ms.',
       metrics: { bundle, ...r },
     };

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT } from '../src/data/splits.ts';
+import { PACKAGE_ROOT } from '../src/settings.ts';
 
 export interface MachineInfo {
   cpuModel: string;
@@ -26,7 +26,7 @@ function readText(file: string): string {
   }
 }
 
-export function packageVersion(name: string, root = REPO_ROOT): string | null {
+export function packageVersion(name: string, root = PACKAGE_ROOT): string | null {
   const f = path.join(root, 'node_modules', name, 'package.json');
   if (!existsSync(f)) return null;
   try {
@@ -38,7 +38,7 @@ export function packageVersion(name: string, root = REPO_ROOT): string | null {
 
 function git(args: string[]): string | null {
   try {
-    return execFileSync('git', ['-C', REPO_ROOT, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync('git', ['-C', PACKAGE_ROOT, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {
     return null;
   }

@@ -19,7 +19,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import { REPO_ROOT, loadSplit, resolveDataDir } from '../src/data/splits.ts';
+import { loadSplit, resolveDataDir } from '../src/data/splits.ts';
+import { PACKAGE_ROOT } from '../src/settings.ts';
 import type { Trial } from '../src/data/trial.ts';
 import type { EncodedCriteria } from '../src/features/criteria-encoder.ts';
 import type { DmFeatures } from '../src/features/dm-features.ts';
@@ -155,7 +156,7 @@ await runBench('predict', async (args, { notes }) => {
   };
   return {
     method:
-      `predict(model, trials) of src/predict on ${trials.length} phase I valid trials with the bundle ${path.relative(REPO_ROOT, bundle) || bundle}. ` +
+      `predict(model, trials) of src/predict on ${trials.length} phase I valid trials with the bundle ${path.relative(PACKAGE_ROOT, bundle) || bundle}. ` +
       `Single: one trial per call, no embedding cache, after a warm-up pass over the same trials, ${passes} pass(es), p50/p95. ` +
       `Batch: all ${trials.length} trials in one call after a warm-up call, without a cache and with a warm embedding cache. ` +
       'Profile: encode / DM features / model timed separately on the same trials.',

@@ -9,11 +9,11 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from '../src/data/splits.ts';
+import { PACKAGE_ROOT } from '../src/settings.ts';
 import { round, runBench } from './common.ts';
 import { answersTarget, type ReproduceRun } from './reproduce-run.ts';
 
-export function candidateFiles(root = REPO_ROOT): string[] {
+export function candidateFiles(root = PACKAGE_ROOT): string[] {
   const out: string[] = [];
   const runs = path.join(root, 'runs');
   if (existsSync(runs)) {
@@ -57,7 +57,7 @@ await runBench('reproduce', async () => {
     method,
     metrics: {
       measured: true,
-      file: path.relative(REPO_ROOT, newest.file),
+      file: path.relative(PACKAGE_ROOT, newest.file),
       date: new Date(newest.mtime).toISOString(),
       seconds: round(newest.seconds, 1),
       minutes: round(newest.seconds / 60, 2),

@@ -18,7 +18,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT } from '../src/data/splits.ts';
+import { PACKAGE_ROOT } from '../src/settings.ts';
 import { writeFileAtomic } from '../src/runtime/atomic-write.ts';
 import { parseArgs, oneLine, type BenchResult } from './common.ts';
 import { busyProcesses, cpuBusyFraction, machineInfo } from './machine.ts';
@@ -69,10 +69,10 @@ export const BENCHMARKS: BenchSpec[] = [
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
 function runChild(spec: BenchSpec, args: string[], quick: boolean): Promise<BenchResult> {
-  const childArgs = [path.join(REPO_ROOT, 'bin/run-ts.mjs'), spec.file, '--json', ...(quick ? ['--quick'] : []), ...args];
+  const childArgs = [path.join(PACKAGE_ROOT, 'bin/run-ts.mjs'), spec.file, '--json', ...(quick ? ['--quick'] : []), ...args];
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, childArgs, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, childArgs, { cwd: PACKAGE_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (s: string) => (stdout += s));
@@ -147,7 +147,7 @@ try {
   console.error((err as Error).message);
   process.exit(2);
 }
-const outDir = path.resolve(args.options.out ?? path.join(REPO_ROOT, 'bench/results'));
+const outDir = path.resolve(args.options.out ?? path.join(PACKAGE_ROOT, 'bench/results'));
 const startedAt = new Date();
 const date = startedAt.toISOString().slice(0, 10);
 const jsonFile = path.join(outDir, `${date}.json`);

@@ -19,11 +19,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { init } from '@jax-js/jax';
-import { REPO_ROOT } from '../src/data/splits.ts';
+import { PACKAGE_ROOT } from '../src/settings.ts';
 import { log, numberOption, oneLine, round, runBench } from './common.ts';
 import { BENCH_BATCH, BENCH_CRITERIA, benchConfig, parameterCounts } from './synthetic.ts';
 
-const SCRIPT = path.join(REPO_ROOT, 'bench/torch_cladmop_step.py');
+const SCRIPT = path.join(PACKAGE_ROOT, 'bench/torch_cladmop_step.py');
 
 function pythonCandidates(): string[] {
   const out: string[] = [];
@@ -85,7 +85,7 @@ interface TorchRun {
 }
 
 function runScript(python: string, o: { B: number; L: number; icdVocab: number; threads: number; warmup: number; repeats: number }): TorchRun {
-  log(`running ${path.relative(REPO_ROOT, SCRIPT)} with ${python}: batch ${o.B}, ${o.L} criteria tokens, ${o.threads} thread(s)`);
+  log(`running ${path.relative(PACKAGE_ROOT, SCRIPT)} with ${python}: batch ${o.B}, ${o.L} criteria tokens, ${o.threads} thread(s)`);
   const r = spawnSync(
     python,
     [SCRIPT, '--batch', String(o.B), '--criteria', String(o.L), '--icd-vocab', String(o.icdVocab), '--threads', String(o.threads), '--warmup', String(o.warmup), '--repeats', String(o.repeats)],

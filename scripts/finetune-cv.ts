@@ -20,7 +20,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { tree } from '@jax-js/jax';
-import { loadSplit, REPO_ROOT, resolveDataDir } from '../src/data/splits.ts';
+import { loadSplit, resolveDataDir } from '../src/data/splits.ts';
+import { PACKAGE_ROOT as REPO_ROOT } from '../src/settings.ts';
 import type { BenchmarkPhase, LabelledTrial } from '../src/data/trial.ts';
 import { loadEncoder } from '../src/features/encoder-spec.ts';
 import { initCladmop, type CladmopParams } from '../src/model/cladmop.ts';

@@ -11,7 +11,8 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT, resolveDataDir } from '../src/data/splits.ts';
+import { resolveDataDir } from '../src/data/splits.ts';
+import { PACKAGE_ROOT } from '../src/settings.ts';
 import { LmCriteriaEncoder, loadCriteriaLm } from '../src/lm/lm-encoder.ts';
 import { linearProbe } from '../src/lm/probe.ts';
 import { DEFAULT_LM_TRAIN, trainLm } from '../src/lm/train-lm.ts';
@@ -23,14 +24,14 @@ const arg = (name: string, fallback: string) => {
   return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
 };
 const steps = parseInt(arg('steps', '600'), 10);
-const outFile = path.resolve(arg('out', path.join(REPO_ROOT, 'models/criteria-lm/objective-study.json')));
-const shippedTokenizer = path.join(REPO_ROOT, 'models/criteria-lm/tokenizer.json');
+const outFile = path.resolve(arg('out', path.join(PACKAGE_ROOT, 'models/criteria-lm/objective-study.json')));
+const shippedTokenizer = path.join(PACKAGE_ROOT, 'models/criteria-lm/tokenizer.json');
 
 await initJax();
 const dataDir = resolveDataDir();
 const results = [];
 for (const objective of ['causal', 'masked'] as const) {
-  const dir = path.join(REPO_ROOT, '.scratch/lm-objective', objective);
+  const dir = path.join(PACKAGE_ROOT, '.scratch/lm-objective', objective);
   mkdirSync(dir, { recursive: true });
   // The same tokenizer for both (and as shipped).
   if (!existsSync(path.join(dir, 'tokenizer.json'))) copyFileSync(shippedTokenizer, path.join(dir, 'tokenizer.json'));

@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from '../src/data/splits.ts';
+import { PACKAGE_ROOT as REPO_ROOT } from '../src/settings.ts';
 import { writeFileAtomic } from '../src/runtime/atomic-write.ts';
 
 export const EXAMPLE_COMMAND = 'node bin/run-ts.mjs examples/predict-ctgov.ts';

@@ -2,10 +2,10 @@
  * cladmop as a library: predict the success of clinical trials with a saved CLaDMoP model.
  *
  * ```ts
- * import { loadModel, predict, explain, parseCtgovJson } from 'cladmop';
+ * import { loadModel, predict, explain, parseCtgovJson, settings } from 'cladmop';
  *
- * const models = await ModelRouter.load();                         // the shipped models/phase-I, -II, -III
- * const { trials } = parseCtgovJson(studyJsonText, { dataDir });   // ClinicalTrials.gov API v2 -> Trial + report
+ * const models = await ModelRouter.load();                         // the shipped models/phase-I, -II, -III (settings.modelsDir)
+ * const { trials } = parseCtgovJson(studyJsonText, { dataDir: settings.dataDir }); // ClinicalTrials.gov API v2 -> Trial + report
  * const [p] = await models.predict(trials);                        // each trial by its phase's model
  * const e = await models.explain(trials[0]);                       // leave-one-out deltas per criterion, drug, disease
  * models.dispose();
@@ -21,7 +21,16 @@
  * - `evaluate(predictions, truth)` scores predictions against outcomes (bootstrap, all-positive reference).
  * - Calibration: `fitPlatt` / `fitIsotonic` on valid predictions, `applyCalibration`; a bundle's
  *   `config.calibration` ({ method: "platt", a, b } or { method: "isotonic", x, y }) is applied by `predict`.
+ * - `settings` holds every path and default (data, default models, criteria LM, caches, threads), read from
+ *   options, then assignments, then CLADMOP_* environment variables; see settings.ts.
  */
+
+// First, before anything imports @jax-js/jax: the Node 20 shim it needs (navigator, Worker, iterator helpers,
+// Float16Array). Importing it here lets plain `node` import the package without `--import`.
+import './runtime/node20-shim.mjs';
+
+// Paths and defaults
+export { settings, Settings, resolveDataDir, isInstalledPackage, PACKAGE_ROOT, VERSION, type SettingValues, type DefaultModelPhase } from './settings.ts';
 
 // Prediction
 export { loadModel, BundleError, type LoadModelOptions, type Model, type ModelInfo } from './predict/model.ts';

@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands/index.ts';
 import { CliError } from './cli-error.ts';
+import { VERSION } from '../settings.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -14,7 +15,7 @@ export function buildProgram(): Command {
       'Clinical-trial outcome prediction (CLaDMoP) on the TOP benchmark and on your own trials.\n' +
         'TOP data are for non-commercial research only (see README).',
     )
-    .version('0.1.0')
+    .version(VERSION) // package.json's, so a release bump cannot miss it
     .showHelpAfterError()
     .exitOverride();
   registerCommands(program);

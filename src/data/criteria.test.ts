@@ -4,9 +4,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { criteriaSectionText, parseCriteria, unescapeMarkdown } from './criteria.ts';
 import { readTopCsv } from './top-csv.ts';
-import { REPO_ROOT, resolveDataDir } from './splits.ts';
+import { resolveDataDir } from './splits.ts';
+import { PACKAGE_ROOT } from '../settings.ts';
 
-const CRITERIA = path.join(REPO_ROOT, 'test/fixtures/top/criteria');
+const CRITERIA = path.join(PACKAGE_ROOT, 'test/fixtures/top/criteria');
 const fixture = (name: string) => readFileSync(path.join(CRITERIA, name), 'utf8');
 
 // Statements of the NCT01187615 excerpt; the legacy text and its API v2 Markdown form must both give these.

@@ -20,7 +20,7 @@
  * Errors: a study that cannot become a Trial (no valid nctId, a field of the wrong JSON type) is skipped and
  * reported with its index, nctId when known, and the field path; the other studies of the page are kept.
  */
-import type { Trial } from './trial.ts';
+import { NCT_ID, type Trial } from './trial.ts';
 import { loadDrugTable, type DrugTable } from './drug-table.ts';
 import { loadIcdTable, type IcdTable } from './icd-table.ts';
 
@@ -87,7 +87,6 @@ export interface CtgovParseResult {
   errors: RecordError[];
 }
 
-const NCTID = /^NCT\d{8}$/;
 const DATE = /^\d{4}-\d{2}(?:-\d{2})?$/;
 
 // Intervention types that are medicinal products. GENETIC covers gene and cell therapies (drug-like, no
@@ -204,7 +203,7 @@ export function parseCtgovStudy(
     return { errors };
   }
   const id = rawId.trim();
-  if (!NCTID.test(id)) {
+  if (!NCT_ID.test(id)) {
     fail(at('protocolSection', 'identificationModule', 'nctId'), `not an NCT id (NCT + 8 digits): ${JSON.stringify(id.slice(0, 40))}`);
     return { errors };
   }

@@ -15,11 +15,11 @@ import path from 'node:path';
 import { parseCriteria } from './criteria.ts';
 import { loadIcdTable } from './icd-table.ts';
 import { parseTopCsv, readTopCsv, type TopCsvResult } from './top-csv.ts';
-import { REPO_ROOT } from './splits.ts';
+import { PACKAGE_ROOT } from '../settings.ts';
 import { dmFeatures, IcdVocabulary, MAX_DRUGS } from '../features/dm-features.ts';
 import { MoleculeFeaturizer } from '../features/molecule.ts';
 
-const dataDir = path.resolve(REPO_ROOT, '../shared/data/top');
+const dataDir = path.resolve(PACKAGE_ROOT, '../shared/data/top');
 const HEADER = 'nctid,status,why_stop,label,phase,diseases,icdcodes,drugs,smiless,criteria\n';
 
 /** Runs `fn`, fails if it took longer than `limitMs`, and reports the time in the TAP output. */
@@ -70,7 +70,7 @@ function only(result: TopCsvResult) {
 test('a 1,000,000-character criteria text is split in under 2 s, in a CSV cell and on its own', (t) => {
   // A real TOP criteria text (7 inclusion, 4 exclusion statements) repeated to a megabyte: the statements come
   // out as many times as the text was repeated, so nothing is lost or merged at this size.
-  const one = readFileSync(path.join(REPO_ROOT, 'test/fixtures/top/criteria/standard_NCT01187615.txt'), 'utf8');
+  const one = readFileSync(path.join(PACKAGE_ROOT, 'test/fixtures/top/criteria/standard_NCT01187615.txt'), 'utf8');
   const copies = Math.ceil(1_000_000 / one.length);
   const text = one.repeat(copies);
   assert.ok(text.length >= 1_000_000);

@@ -10,7 +10,8 @@
  * - A network failure (DNS, refused connection, timeout) stops the run with "cannot reach raw.githubusercontent.com
  *   (offline?)" before any file is touched.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { sha256Hex } from '../runtime/hash.ts';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Manifest } from './splits.ts';
@@ -99,10 +100,6 @@ export interface FetchOptions {
 
 export function rawUrl(name: string): string {
   return `https://${RAW_HOST}/${TOP_REPO}/${TOP_COMMIT}/data/${name}`;
-}
-
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }
 
 /**

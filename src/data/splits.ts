@@ -12,10 +12,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { BenchmarkPhase, LabelledTrial } from './trial.ts';
 import { readTopCsv, readTextFile, type RowError } from './top-csv.ts';
 import { parse } from 'csv-parse/sync';
+import { resolveDataDir } from '../settings.ts';
 
 export type SplitName = 'train' | 'valid' | 'test';
 export const PHASES: readonly BenchmarkPhase[] = ['I', 'II', 'III'];
@@ -86,14 +86,8 @@ export function splitSpec(phase: BenchmarkPhase, split: SplitName): SplitSpec {
   };
 }
 
-/** Repository root (the folder holding package.json). */
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-/** Data directory: explicit value, else $CLADMOP_DATA, else ../shared/data/top beside the repository. */
-export function resolveDataDir(explicit?: string): string {
-  const dir = explicit ?? process.env.CLADMOP_DATA ?? path.resolve(REPO_ROOT, '../shared/data/top');
-  return path.resolve(dir);
-}
+/** Data directory: explicit value, else settings.dataDir ($CLADMOP_DATA, else ../shared/data/top beside a checkout). */
+export { resolveDataDir };
 
 export class DataDirError extends Error {}
 

@@ -6,10 +6,11 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import { formatRowError, parseTopCsv, readTopCsv, type TopCsvResult } from './top-csv.ts';
-import { readManifest, resolveDataDir, REPO_ROOT } from './splits.ts';
+import { readManifest, resolveDataDir } from './splits.ts';
+import { PACKAGE_ROOT } from '../settings.ts';
 
 const DATA = resolveDataDir();
-const FIXTURES = path.join(REPO_ROOT, 'test/fixtures/top');
+const FIXTURES = path.join(PACKAGE_ROOT, 'test/fixtures/top');
 const SAMPLE = path.join(FIXTURES, 'phase_I_valid.sample.csv');
 const SAMPLE_IDS = ['NCT01451632', 'NCT00374985', 'NCT00450138', 'NCT00279240', 'NCT00647972', 'NCT00515866'];
 

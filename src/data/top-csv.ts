@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
-import type { LabelledTrial, OutcomeLabel, Trial } from './trial.ts';
+import { NCT_ID, type LabelledTrial, type OutcomeLabel, type Trial } from './trial.ts';
 import { parseNestedStringList, parsePythonStringList, PythonLiteralError } from './python-literal.ts';
 
 /** A problem with one row (or the whole file when `row` is 0). */
@@ -50,7 +50,6 @@ export interface TopCsvOptions {
 }
 
 const REQUIRED_COLUMNS = ['nctid', 'phase', 'diseases', 'icdcodes', 'drugs', 'smiless', 'criteria'] as const;
-const NCTID = /^NCT\d{8}$/;
 
 /** Reads file bytes as UTF-8 text, gunzipping `.gz` files. Invalid UTF-8 becomes U+FFFD, never a crash. */
 export function readTextFile(file: string): string {
@@ -162,7 +161,7 @@ export function parseTopCsv(text: string, source: string, options: TopCsvOptions
     }
     const get = (name: string) => record[index.get(name)!];
     const nctid = get('nctid').trim();
-    if (!NCTID.test(nctid)) {
+    if (!NCT_ID.test(nctid)) {
       fail('nctid', `not an NCT id: ${JSON.stringify(nctid.slice(0, 40))}`);
       continue;
     }

@@ -8,6 +8,13 @@
  * spread a raw record into it.
  */
 
+/**
+ * A ClinicalTrials.gov id: NCT + 8 digits. The one definition every reader and the HTTP schemas use (as a JSON
+ * Schema `pattern` string and as a RegExp), so they cannot disagree about what they accept.
+ */
+export const NCT_ID_PATTERN = '^NCT[0-9]{8}$';
+export const NCT_ID = new RegExp(NCT_ID_PATTERN);
+
 /** Phase as written in TOP's `phase` column, e.g. "phase 1", "phase 1/phase 2". */
 export type PhaseText = string;
 

@@ -1,17 +1,16 @@
 /**
  * Which criteria encoder to use, from a CLI-style spec:
- *   lm            the shipped criteria LM (models/criteria-lm)
+ *   lm            the shipped criteria LM (settings.lmDir: models/criteria-lm inside the package)
  *   lm:DIR        a criteria LM trained with `cladmop lm train --out DIR`
  *   onnx:DIR      a local Hugging Face-style ONNX export of a real LLM, read through transformers.js
  */
 import path from 'node:path';
-import { REPO_ROOT } from '../data/splits.ts';
+import { settings } from '../settings.ts';
 import type { CriteriaEncoder } from './criteria-encoder.ts';
 
-export const DEFAULT_LM_DIR = path.join(REPO_ROOT, 'models/criteria-lm');
-
+/** The embedding cache directory (settings.embeddingCacheDir: $CLADMOP_CACHE, else <cacheDir>/embeddings). */
 export function defaultCacheDir(): string {
-  return path.resolve(process.env.CLADMOP_CACHE ?? path.join(REPO_ROOT, '.cache/embeddings'));
+  return settings.embeddingCacheDir;
 }
 
 export interface EncoderSpecOptions {
@@ -26,7 +25,7 @@ export async function loadEncoder(spec = 'lm', options: EncoderSpecOptions = {})
   const arg = rest.join(':');
   if (kind === 'lm') {
     const { loadCriteriaLm, LmCriteriaEncoder } = await import('../lm/lm-encoder.ts');
-    return new LmCriteriaEncoder(loadCriteriaLm(arg ? path.resolve(arg) : DEFAULT_LM_DIR), { layers: options.layers });
+    return new LmCriteriaEncoder(loadCriteriaLm(arg ? path.resolve(arg) : settings.lmDir), { layers: options.layers });
   }
   if (kind === 'onnx') {
     if (!arg) throw new Error('onnx: needs a directory, e.g. --encoder onnx:./biogpt-onnx');

@@ -12,6 +12,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
+import { sha256Hex } from '../runtime/hash.ts';
 import type { InferenceSession } from 'onnxruntime-node';
 import type { CriteriaEncoder, EncodedCriteria } from '../features/criteria-encoder.ts';
 import { readSafetensors } from '../runtime/safetensors.ts';
@@ -20,6 +21,7 @@ import { lmToOnnx } from './onnx-export.ts';
 import { tensorsToArrays } from './params-io.ts';
 import { encodeSections } from './section-batches.ts';
 import { BOS_ID, CriteriaTokenizer, PAD_ID } from './tokenizer.ts';
+import { intraOpThreads } from '../settings.ts';
 
 export interface LoadedLm {
   dir: string;
@@ -50,9 +52,8 @@ export function loadCriteriaLm(dir: string): LoadedLm {
   }
   const tokText = readFileSync(path.join(dir, config.tokenizer.file), 'utf8');
   const weightsBytes = readFileSync(path.join(dir, config.weights.file));
-  const sha = (b: string | Uint8Array) => createHash('sha256').update(b).digest('hex');
-  if (sha(tokText) !== config.tokenizer.sha256) throw new ModelLoadError(`${dir}: tokenizer.json does not match the sha256 in config.json`);
-  if (sha(weightsBytes) !== config.weights.sha256) throw new ModelLoadError(`${dir}: ${config.weights.file} does not match the sha256 in config.json (corrupted or replaced)`);
+  if (sha256Hex(tokText) !== config.tokenizer.sha256) throw new ModelLoadError(`${dir}: tokenizer.json does not match the sha256 in config.json`);
+  if (sha256Hex(weightsBytes) !== config.weights.sha256) throw new ModelLoadError(`${dir}: ${config.weights.file} does not match the sha256 in config.json (corrupted or replaced)`);
   const model = config.model as LmConfig;
   const weightsFile = path.join(dir, config.weights.file);
   const { tensors } = readSafetensors(weightsFile);
@@ -85,7 +86,7 @@ export interface LmEncoderOptions {
   layers?: number[];
   /** Tokens per forward batch (sequences are bucketed by length). */
   batchTokens?: number;
-  /** onnxruntime intra-op threads (default: onnxruntime's choice, all cores). */
+  /** onnxruntime intra-op threads (default: settings.threads, i.e. $CLADMOP_THREADS, else onnxruntime's choice: all cores). */
   threads?: number;
 }
 
@@ -126,7 +127,7 @@ export class LmCriteriaEncoder implements CriteriaEncoder {
     this.session ??= (async () => {
       const ort = await import('onnxruntime-node');
       const graph = lmToOnnx(this.lm.config, this.lm.weights, { hiddenLayers: this.layers, lastHiddenState: false });
-      return ort.InferenceSession.create(graph, { graphOptimizationLevel: 'all', ...(this.threads ? { intraOpNumThreads: this.threads } : {}) });
+      return ort.InferenceSession.create(graph, { graphOptimizationLevel: 'all', ...intraOpThreads(this.threads) });
     })();
     return this.session;
   }

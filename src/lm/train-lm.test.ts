@@ -11,7 +11,8 @@ import { readTextFile } from '../data/top-csv.ts';
 import { readSafetensors } from '../runtime/safetensors.ts';
 import { buildLmCorpus } from './corpus.ts';
 import { criteriaDocuments } from './criteria-text.ts';
-import { DEFAULT_LM_TRAIN, learningRate, sha256, trainLm, type LmTrainOptions } from './train-lm.ts';
+import { DEFAULT_LM_TRAIN, learningRate, trainLm, type LmTrainOptions } from './train-lm.ts';
+import { sha256Hex as sha256 } from '../runtime/hash.ts';
 
 await init('wasm');
 

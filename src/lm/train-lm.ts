@@ -8,7 +8,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../runtime/hash.ts';
 import { jit, numpy as np, random, tree, valueAndGrad } from '@jax-js/jax';
 import { adamInit, adamUpdate, DEFAULT_ADAM, type AdamState } from '../train/adam.ts';
 import { createRng } from '../eval/rng.ts';
@@ -97,10 +97,6 @@ interface TrainState {
   corpusHash?: string;
 }
 
-export function sha256(text: string | Uint8Array): string {
-  return createHash('sha256').update(text).digest('hex');
-}
-
 /** Learning rate at `step`: linear warm-up, then cosine decay to minLrRatio * lr. */
 export function learningRate(o: Pick<LmTrainOptions, 'lr' | 'warmupSteps' | 'steps' | 'minLrRatio'>, step: number): number {
   if (step < o.warmupSteps) return (o.lr * (step + 1)) / o.warmupSteps;
@@ -155,7 +151,7 @@ export async function trainLm(options: LmTrainOptions): Promise<LmTrainResult> {
   const ckptFile = path.join(o.outDir, 'checkpoint.safetensors');
   removeStaleTemps(ckptFile);
   const tokFile = path.join(o.outDir, 'tokenizer.json');
-  const optionsHash = sha256(JSON.stringify(resultOptions(o)));
+  const optionsHash = sha256Hex(JSON.stringify(resultOptions(o)));
 
   const corpus: LmCorpus = buildLmCorpus(dataDir);
   log(`corpus: ${corpus.stats.trainTrials} trials' criteria + ${corpus.stats.drugDescriptions} drug descriptions + ICD-10 descriptions, ${corpus.stats.trainWords} words; held out: ${corpus.stats.heldOutTrials} valid trials, ${corpus.stats.heldOutWords} words`);
@@ -171,7 +167,7 @@ export async function trainLm(options: LmTrainOptions): Promise<LmTrainResult> {
     writeFileAtomic(tokFile, tokJson);
   }
   const tokenizer = CriteriaTokenizer.fromJson(tokJson);
-  const tokenizerHash = sha256(tokJson);
+  const tokenizerHash = sha256Hex(tokJson);
   if (tokenizer.vocabSize !== o.model.vocabSize) {
     throw new Error(`tokenizer has ${tokenizer.vocabSize} entries, model expects ${o.model.vocabSize}`);
   }
@@ -189,7 +185,7 @@ export async function trainLm(options: LmTrainOptions): Promise<LmTrainResult> {
   const shapes = parameterShapes(c);
   let params: LmParams;
   let adam: AdamState<LmParams>;
-  const corpusHash = sha256(JSON.stringify([corpus.train, corpus.heldOut]));
+  const corpusHash = sha256Hex(JSON.stringify([corpus.train, corpus.heldOut]));
   let state: TrainState = { step: 0, seconds: 0, curve: [], optionsHash, tokenizerHash, corpusHash };
   if (resuming) {
     const ck = readSafetensors(ckptFile);
@@ -349,7 +345,7 @@ async function writeModelDir(
 ): Promise<void> {
   const tensors = await arraysToTensors(paramsToFlat(params));
   writeSafetensors(path.join(o.outDir, 'model.safetensors'), tensors, { format: 'cladmop-criteria-lm-v1' });
-  const weightsHash = sha256(readFileSync(path.join(o.outDir, 'model.safetensors')));
+  const weightsHash = sha256Hex(readFileSync(path.join(o.outDir, 'model.safetensors')));
   const config = {
     format: 'cladmop-criteria-lm',
     formatVersion: 1,

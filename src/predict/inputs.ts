@@ -15,7 +15,7 @@ import { createGunzip } from 'node:zlib';
 import { parseCtgovJson, parseCtgovStudy, parseCtgovValue, type CtgovReport, type RecordError } from '../data/ctgov.ts';
 import { parseNestedStringList, parsePythonStringList } from '../data/python-literal.ts';
 import { parseTopCsv, readTextFile, type RowError } from '../data/top-csv.ts';
-import type { Trial } from '../data/trial.ts';
+import { NCT_ID, type Trial } from '../data/trial.ts';
 
 /** One trial to predict, with what its reader found out about it. */
 export interface PredictInput {
@@ -48,7 +48,6 @@ export function formatInputError(e: InputError): string {
   return `${e.source}: ${e.location ? `${e.location}, ` : ''}field "${e.field}": ${e.message}`;
 }
 
-const NCTID = /^NCT\d{8}$/;
 
 export interface RecordOptions {
   source?: string;
@@ -147,7 +146,7 @@ export function parseTopRecord(value: unknown, o: RecordOptions = {}): { input?:
   const r = value as Record<string, unknown>;
   if (r.nctid === undefined) fail('nctid', 'missing');
   else if (typeof r.nctid !== 'string') fail('nctid', `expected a string, got ${jsonType(r.nctid)}`);
-  else if (!NCTID.test(r.nctid.trim())) fail('nctid', `not an NCT id (NCT + 8 digits): ${JSON.stringify(r.nctid.slice(0, 40))}`);
+  else if (!NCT_ID.test(r.nctid.trim())) fail('nctid', `not an NCT id (NCT + 8 digits): ${JSON.stringify(r.nctid.slice(0, 40))}`);
   if (r.phase === undefined) fail('phase', 'missing (e.g. "phase 1", "phase 1/phase 2")');
   else if (typeof r.phase !== 'string') fail('phase', `expected a string, got ${jsonType(r.phase)}`);
   if (r.criteria !== undefined && r.criteria !== null && typeof r.criteria !== 'string') fail('criteria', `expected a string, got ${jsonType(r.criteria)}`);

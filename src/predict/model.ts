@@ -16,7 +16,7 @@ import { IcdVocabulary, type DmFeatureOptions } from '../features/dm-features.ts
 import { MoleculeFeaturizer } from '../features/molecule.ts';
 import type { TrialInput } from '../features/trial-batch.ts';
 import { loadDrugTable, type DrugTable } from '../data/drug-table.ts';
-import { REPO_ROOT, resolveDataDir } from '../data/splits.ts';
+import { PACKAGE_ROOT as REPO_ROOT, resolveDataDir } from '../settings.ts';
 import type { BenchmarkPhase } from '../data/trial.ts';
 import { calibrationProblem, type Calibration } from './calibration.ts';
 import { OnnxScorer } from './onnx-scorer.ts';

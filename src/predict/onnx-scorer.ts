@@ -13,11 +13,12 @@ import { MAX_ANCESTORS, MAX_DISEASES, MAX_DRUGS, MAX_MOLECULES, MAX_NGRAMS } fro
 import type { CladmopConfig } from '../model/cladmop.ts';
 import { cladmopClassifierToOnnx, SINGLE_MODEL, type OnnxMemberNames } from '../model/onnx-export.ts';
 import type { Tensor } from '../runtime/safetensors.ts';
+import { intraOpThreads } from '../settings.ts';
 
 export interface OnnxScorerOptions {
   /** Trials per onnxruntime run (default 1: bit-identical per trial). */
   batchSize?: number;
-  /** onnxruntime intra-op threads (default: all cores). */
+  /** onnxruntime intra-op threads (default: settings.threads, i.e. $CLADMOP_THREADS, else all cores). */
   threads?: number;
   /** Ensemble members in the tensors (default: one model, base.* + lora.*). */
   members?: OnnxMemberNames[];
@@ -43,7 +44,7 @@ export class OnnxScorer {
     const ort = await import('onnxruntime-node');
     const members = options.members ?? SINGLE_MODEL;
     const graph = cladmopClassifierToOnnx(c, tensors, members);
-    const session = await ort.InferenceSession.create(graph, { graphOptimizationLevel: 'all', ...(options.threads ? { intraOpNumThreads: options.threads } : {}) });
+    const session = await ort.InferenceSession.create(graph, { graphOptimizationLevel: 'all', ...intraOpThreads(options.threads) });
     return new OnnxScorer(c, maxCriteria, session, ort, options.batchSize ?? 1, members.length);
   }
 

@@ -4,7 +4,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { parseCriteria } from '../data/criteria.ts';
-import { REPO_ROOT, resolveDataDir } from '../data/splits.ts';
+import { resolveDataDir } from '../data/splits.ts';
+import { PACKAGE_ROOT } from '../settings.ts';
 import { readTopCsv } from '../data/top-csv.ts';
 import type { Trial } from '../data/trial.ts';
 import { BundleError, loadModel, type Model } from './model.ts';
@@ -66,7 +67,7 @@ test('predicts an API v2 record: probability, model id, inputs used and missing'
 });
 
 test('a TOP CSV gives the same numbers as the same trials passed as Trial objects', async () => {
-  const file = path.join(REPO_ROOT, 'test/fixtures/top/phase_I_valid.sample.csv');
+  const file = path.join(PACKAGE_ROOT, 'test/fixtures/top/phase_I_valid.sample.csv');
   const items: InputItem[] = [];
   for await (const item of readInputFile(file, { dataDir })) items.push(item);
   assert.equal(items.filter((i) => i.error).length, 0);
@@ -194,7 +195,7 @@ test('explain on the real network: each delta is p(all) − p(trial without that
 });
 
 test('criteriaText rebuilds criteria that parse back to the same statements (fixture formats)', () => {
-  const dir = path.join(REPO_ROOT, 'test/fixtures/top/criteria');
+  const dir = path.join(PACKAGE_ROOT, 'test/fixtures/top/criteria');
   for (const f of readdirSync(dir)) {
     const parsed = parseCriteria(readFileSync(path.join(dir, f), 'utf8'));
     assert.deepEqual(parseCriteria(criteriaText(parsed)), parsed, f);

@@ -10,7 +10,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { benchmarkPhasesOf, type BenchmarkPhase } from '../data/trial.ts';
-import { REPO_ROOT } from '../data/splits.ts';
+import { settings } from '../settings.ts';
 import { explain, type ExplainOptions, type Explanation } from './explain.ts';
 import { toPredictInput, type InputLike } from './inputs.ts';
 import { loadModel, type LoadModelOptions, type Model } from './model.ts';
@@ -18,9 +18,9 @@ import { predict, refusedPrediction, type Prediction, type PredictOptions } from
 
 export const BENCHMARK_PHASES: readonly BenchmarkPhase[] = ['I', 'II', 'III'];
 
-/** Directory of the shipped default models (`phase-I`, `phase-II`, `phase-III` bundles). */
+/** Directory of the default models (`phase-I`, `phase-II`, `phase-III` bundles): settings.modelsDir. */
 export function defaultModelsDir(): string {
-  return path.resolve(process.env.CLADMOP_MODELS ?? path.join(REPO_ROOT, 'models'));
+  return settings.modelsDir;
 }
 
 /** The benchmark phase whose model scores a trial of this phase text (the latest of its phases), or null. */
@@ -39,7 +39,7 @@ export class ModelRouter {
   static async load(dir = defaultModelsDir(), options: LoadModelOptions = {}): Promise<ModelRouter> {
     const models: Partial<Record<BenchmarkPhase, Model>> = {};
     for (const phase of BENCHMARK_PHASES) {
-      const bundle = path.join(dir, `phase-${phase}`);
+      const bundle = path.join(dir, `phase-${phase}`); // settings.defaultModelDir(phase) for the default dir
       if (existsSync(path.join(bundle, 'config.json'))) models[phase] = await loadModel(bundle, options);
     }
     if (Object.keys(models).length === 0) {

@@ -7,11 +7,11 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { REPO_ROOT } from '../data/splits.ts';
+import { PACKAGE_ROOT } from '../settings.ts';
 
 export function runCladmopChild(args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/cladmop.mjs'), ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn(process.execPath, [path.join(PACKAGE_ROOT, 'bin/cladmop.mjs'), ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       if (code === 0) resolve();

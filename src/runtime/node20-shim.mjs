@@ -4,12 +4,14 @@
 //    worker_threads (measured: 1.7x on a train step with 2 cores).
 //  - Node 20 has no ES2025 iterator helpers; jax-js's einsum calls matchAll(...).map(...).
 //  - Node 20 has no Float16Array; jax-js tests `instanceof Float16Array`.
-// Set JAX_THREADS=1 to stay single-threaded.
+// Set CLADMOP_THREADS=1 to stay single-threaded; read once, at import. JAX_THREADS, when set, wins for jax-js
+// alone (the fine-tune pool sets it to 1 in its workers, whatever CLADMOP_THREADS says).
+// The package entry point (src/index.ts) and bin/cladmop.mjs import this file first, so plain `node` works.
 import { Worker as NodeWorker } from 'node:worker_threads';
 import { resolveObjectURL } from 'node:buffer';
 import os from 'node:os';
 
-const threads = Number(process.env.JAX_THREADS || os.availableParallelism());
+const threads = Number(process.env.JAX_THREADS || process.env.CLADMOP_THREADS || os.availableParallelism());
 if (typeof globalThis.navigator === 'undefined') {
   globalThis.navigator = { hardwareConcurrency: threads };
 }

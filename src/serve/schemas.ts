@@ -6,11 +6,12 @@
  * whyStopped, resultsSection, status, why_stop, label) may be present and are ignored. No field is a file path:
  * the service never reads a file named by a request.
  */
+import { NCT_ID_PATTERN } from '../data/trial.ts';
 
 export const MAX_BATCH = 256;
 export const BODY_LIMIT = 2 * 1024 * 1024;
 
-const NCT_PATTERN = '^NCT[0-9]{8}$';
+const NCT_PATTERN = NCT_ID_PATTERN;
 
 const stringList = (what: string) => ({
   description: `${what}: an array of strings, or a Python list literal such as "['a', 'b']" (as in TOP's CSV)`,

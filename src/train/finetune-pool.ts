@@ -16,7 +16,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT } from '../data/splits.ts';
+import { PACKAGE_ROOT as REPO_ROOT } from '../settings.ts';
 import type { DmFeatures } from '../features/dm-features.ts';
 import type { CladmopConfig, CladmopParams } from '../model/cladmop.ts';
 import { treeToTensors } from '../runtime/param-tree.ts';

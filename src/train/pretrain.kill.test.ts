@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { tree } from '@jax-js/jax';
-import { REPO_ROOT } from '../data/splits.ts';
+import { PACKAGE_ROOT as REPO_ROOT } from '../settings.ts';
 import { initJax } from '../runtime/jax-init.ts';
 import { treeToTensors } from '../runtime/param-tree.ts';
 import { readSafetensors } from '../runtime/safetensors.ts';

@@ -6,7 +6,8 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { jit, tree, type Array as JaxArray } from '@jax-js/jax';
-import { loadSplit, describeSplit, resolveDataDir, REPO_ROOT, type LoadedSplit } from '../data/splits.ts';
+import { loadSplit, describeSplit, resolveDataDir, type LoadedSplit } from '../data/splits.ts';
+import { PACKAGE_ROOT as REPO_ROOT } from '../settings.ts';
 import type { BenchmarkPhase, LabelledTrial } from '../data/trial.ts';
 import { loadEncoder } from '../features/encoder-spec.ts';
 import { initCladmop, initLoraParams, ownPairScoresFromGrouped, type DmBatch, type CladmopConfig, type CladmopLora, type CladmopParams } from '../model/cladmop.ts';

@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { resolveDataDir, REPO_ROOT } from '../data/splits.ts';
+import { PACKAGE_ROOT as REPO_ROOT, resolveDataDir } from '../settings.ts';
 import type { LabelledTrial } from '../data/trial.ts';
 import { loadDrugTable } from '../data/drug-table.ts';
 import type { CriteriaEncoder } from '../features/criteria-encoder.ts';

@@ -13,9 +13,9 @@ import {
   MISSING_OFFICIAL_FILES,
   OfflineError,
   rawUrl,
-  sha256Hex,
   type FetchFn,
 } from '../../data/fetch.ts';
+import { sha256Hex } from '../../runtime/hash.ts';
 import { readManifest, resolveDataDir } from '../../data/splits.ts';
 
 const DATA = resolveDataDir();

@@ -39,7 +39,7 @@ export function register(program: Command): void {
     .option('--encoder <spec>', 'lm (shipped), lm:DIR, or onnx:DIR (a local Hugging Face ONNX export)', 'lm')
     .option('--layers <list>', 'three comma-separated layer indices for coarse,medium,fine')
     .option('--device <name>', 'onnxruntime device for onnx: encoders (cpu, cuda)', 'cpu')
-    .option('--cache <dir>', 'cache directory (default $CLADMOP_CACHE or .cache/embeddings)')
+    .option('--cache <dir>', 'cache directory (default: $CLADMOP_CACHE, else .cache/embeddings in a checkout, ~/.cache/cladmop/embeddings installed)')
     .option('--data <dir>', 'TOP data directory')
     .option('--shard <i/n>', 'encode only shard i of n (several machines can fill one shared cache)')
     .option('--texts <file>', 'encode the criteria texts of a JSON array file instead of a phase (used by reproduce)')

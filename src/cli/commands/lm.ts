@@ -6,9 +6,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.ts';
-import { REPO_ROOT } from '../../data/splits.ts';
+import { settings } from '../../settings.ts';
 
-export const DEFAULT_LM_DIR = path.join(REPO_ROOT, 'models/criteria-lm');
+// Read when the command line is built, so CLADMOP_LM / CLADMOP_MODELS set before the run count.
+const DEFAULT_LM_DIR = settings.lmDir;
 
 export function register(program: Command): void {
   const lm = program.command('lm').description('the criteria language model (our frozen stand-in for BioGPT)');
@@ -28,6 +29,10 @@ Examples:
   $ cladmop lm train --max-minutes 60     # train for an hour, checkpoint, stop; run again to continue`,
     )
     .action(async (opts: { out: string; data?: string; seed?: number; steps?: number; resume: boolean; maxMinutes?: number }) => {
+      // The default --out is the shipped LM itself; in an installed package that is inside node_modules.
+      if (settings.installed && path.resolve(opts.out).startsWith(settings.root + path.sep)) {
+        throw new CliError(`--out ${opts.out} is inside the installed package (${settings.root}); pass --out DIR elsewhere, then --encoder lm:DIR`);
+      }
       const { init } = await import('@jax-js/jax');
       await init('wasm');
       const { trainLm, DEFAULT_LM_TRAIN } = await import('../../lm/train-lm.ts');

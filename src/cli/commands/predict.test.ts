@@ -7,7 +7,8 @@ import { Command } from 'commander';
 import { parse } from 'csv-parse/sync';
 import { register } from './predict.ts';
 import { CliError } from '../cli-error.ts';
-import { REPO_ROOT, resolveDataDir } from '../../data/splits.ts';
+import { resolveDataDir } from '../../data/splits.ts';
+import { PACKAGE_ROOT } from '../../settings.ts';
 import { readTopCsv } from '../../data/top-csv.ts';
 import { loadModel, type Model } from '../../predict/model.ts';
 import { predict } from '../../predict/predict.ts';
@@ -17,7 +18,7 @@ import { FakeEncoder, sampleStudy, writeTinyBundle } from '../../predict/testing
 const dataDir = resolveDataDir();
 const encoder = new FakeEncoder();
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cladmop-predict-cli-'));
-const fixtures = path.join(REPO_ROOT, 'test/fixtures/top');
+const fixtures = path.join(PACKAGE_ROOT, 'test/fixtures/top');
 let bundle: string;
 let model: Model;
 

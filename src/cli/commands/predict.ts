@@ -242,7 +242,7 @@ export function register(program: Command, deps: PredictCommandDeps = {}): void 
     .option('--data <dir>', 'TOP data directory with aux/drugs and aux/icd (needed for API v2 records)')
     .option('--encoder <spec>', "criteria encoder spec, when the bundle's recorded one does not resolve here (its id must match)")
     .option('--chunk <n>', 'trials predicted per chunk', '64')
-    .option('--cache [dir]', 'embedding cache directory (default: $CLADMOP_CACHE or .cache/embeddings)')
+    .option('--cache [dir]', 'embedding cache directory (default: $CLADMOP_CACHE, else .cache/embeddings in a checkout, ~/.cache/cladmop/embeddings installed)')
     .option('--no-cache', 'do not read or write the embedding cache')
     .addHelpText('after', EXAMPLES)
     .action(async (opts: PredictCommandOptions) => {

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.ts';
+import { requireCheckout } from '../checkout.ts';
 import { DEFAULT_PRETRAIN_EPOCHS } from '../../train/variants.ts';
 import { loadEncoder } from '../../features/encoder-spec.ts';
 import { progressBar, type Progress } from '../progress.ts';
@@ -20,6 +21,7 @@ export function register(program: Command): void {
     .option('--variant <name>', 'ablation variant (see train/variants.ts)', 'main')
     .option('--print-file', 'only print where the result is (or would be) cached')
     .action(async (opts: { encoder: string; epochs: number; molecules: string; quick?: boolean; data?: string; variant: string; printFile?: boolean }) => {
+      requireCheckout('pretrain');
       if (opts.molecules !== 'top' && opts.molecules !== 'names') throw new CliError(`--molecules must be top or names, got "${opts.molecules}"`);
       const { planPretraining, runPretraining, featureContext, MoleculeFeaturizer } = await import('../../train/run-pretraining.ts');
       const { resolveDataDir } = await import('../../data/splits.ts');

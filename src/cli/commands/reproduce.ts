@@ -4,6 +4,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.ts';
+import { requireCheckout } from '../checkout.ts';
 import { DEFAULT_PRETRAIN_EPOCHS } from '../../train/variants.ts';
 import { PHASES } from '../../data/splits.ts';
 import type { BenchmarkPhase } from '../../data/trial.ts';
@@ -39,6 +40,7 @@ Examples:
     )
     .action(async (opts: { phase: string; out: string; quick?: boolean; encoder: string; seeds: string; molecules: string; pretrainEpochs: number; ablations: string; fewShot: boolean; workers?: number; data?: string; variant: string; paper: boolean }) => {
       if (opts.variant !== 'default' && opts.variant !== 'paper') throw new CliError(`--variant must be default or paper, got "${opts.variant}"`);
+      requireCheckout('reproduce');
       const phases = opts.phase === 'all' ? [...PHASES] : [opts.phase.toUpperCase() as BenchmarkPhase];
       if (phases.some((p) => !PHASES.includes(p))) throw new CliError(`--phase must be I, II, III or all, got "${opts.phase}"`);
       const seeds = opts.seeds.split(',').map((s) => parseInt(s, 10));

@@ -12,7 +12,7 @@ import { criteriaDocuments } from '../criteria-text.ts';
 import { countParameters, initParams, paramsToFlat, type LmConfig } from '../model.ts';
 import { arraysToTensors } from '../params-io.ts';
 import { trainTokenizer } from '../tokenizer.ts';
-import { sha256 } from '../train-lm.ts';
+import { sha256Hex as sha256 } from '../../runtime/hash.ts';
 
 // maxLen 160: sections fall in different length buckets (64, 128, 160), and long ones are truncated.
 export const TINY_LM_CONFIG: LmConfig = { vocabSize: 300, dModel: 16, nLayers: 3, nHeads: 2, dFf: 32, maxLen: 160, dropout: 0 };
