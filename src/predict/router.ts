@@ -31,8 +31,22 @@ export function routePhase(phaseText: string): BenchmarkPhase | null {
 
 /** Models by phase; a trial goes to the model of `routePhase`. */
 export class ModelRouter {
-  constructor(readonly models: Partial<Record<BenchmarkPhase, Model>>) {
+  /** `only`: one model that scores every trial, whatever its phase (`--model DIR`). */
+  private constructor(
+    readonly models: Partial<Record<BenchmarkPhase, Model>>,
+    private readonly only: Model | null = null,
+  ) {
     if (Object.keys(models).length === 0) throw new Error('a model router needs at least one model');
+  }
+
+  /** Routes by phase over the given models. */
+  static of(models: Partial<Record<BenchmarkPhase, Model>>): ModelRouter {
+    return new ModelRouter(models);
+  }
+
+  /** One model for every trial (no routing: a trial of another phase gets that model's phase warning). */
+  static single(model: Model): ModelRouter {
+    return new ModelRouter({ [model.info.phase]: model }, model);
   }
 
   /** Loads `phase-I`, `phase-II` and `phase-III` from `dir` (default: the shipped models); at least one must exist. */
@@ -45,7 +59,7 @@ export class ModelRouter {
     if (Object.keys(models).length === 0) {
       throw new Error(`no default models in ${dir} (expected phase-I, phase-II, phase-III bundles; set CLADMOP_MODELS or pass --model DIR)`);
     }
-    return new ModelRouter(models);
+    return ModelRouter.of(models);
   }
 
   /** Any loaded model (for refusals and shared settings such as the encoder). */
@@ -55,6 +69,7 @@ export class ModelRouter {
 
   /** The model that scores a trial of this phase text: its phase's, else null. */
   modelFor(phaseText: string): Model | null {
+    if (this.only) return this.only;
     const phase = routePhase(phaseText);
     return phase ? (this.models[phase] ?? null) : null;
   }
@@ -66,7 +81,7 @@ export class ModelRouter {
     const groups = new Map<Model, number[]>();
     items.forEach((input, i) => {
       const model = this.modelFor(input.trial.phase);
-      const phase = routePhase(input.trial.phase);
+      const phase = this.only ? null : routePhase(input.trial.phase);
       if (!model) {
         // Outside phases I-III: the model's own refusal says why. A routed phase without a model says so.
         out[i] = phase ? refusedPrediction(this.any, input, `no phase ${phase} model is loaded (loaded: ${Object.keys(this.models).join(', ')})`) : null!;
@@ -79,7 +94,7 @@ export class ModelRouter {
     for (const [model, idx] of groups) {
       const before = done;
       const preds = await predict(model, idx.map((i) => items[i]), { ...options, onProgress: (d) => options.onProgress?.(before + d, items.length) });
-      idx.forEach((i, k) => (out[i] = annotate(preds[k])));
+      idx.forEach((i, k) => (out[i] = this.only ? preds[k] : annotate(preds[k])));
       done += idx.length;
     }
     return out;
@@ -90,7 +105,7 @@ export class ModelRouter {
     const item = toPredictInput(input);
     const model = this.modelFor(item.trial.phase) ?? this.any;
     const e = await explain(model, item, options);
-    return { ...e, prediction: annotate(e.prediction) };
+    return this.only ? e : { ...e, prediction: annotate(e.prediction) };
   }
 
   dispose(): void {

@@ -11,9 +11,11 @@ import { CliError } from '../cli-error.ts';
 import { progressBar } from '../progress.ts';
 import type { CriteriaEncoder } from '../../features/criteria-encoder.ts';
 import { resolveDataDir } from '../../data/splits.ts';
-import { loadModel, BundleError, type Model } from '../../predict/model.ts';
-import { predict, type Prediction } from '../../predict/predict.ts';
-import { explain, type Explanation } from '../../predict/explain.ts';
+import { loadModel } from '../../predict/model.ts';
+import type { Prediction } from '../../predict/predict.ts';
+import type { Explanation } from '../../predict/explain.ts';
+import { ModelRouter } from '../../predict/router.ts';
+import { settings } from '../../settings.ts';
 import { countRecords, detectFormat, formatInputError, readInputFile, type InputError, type InputItem, type PredictInput } from '../../predict/inputs.ts';
 import { readFileSync } from 'node:fs';
 
@@ -23,7 +25,7 @@ export interface PredictCommandDeps {
 }
 
 interface PredictCommandOptions {
-  model: string;
+  model?: string;
   input: string;
   out?: string;
   format?: string;
@@ -37,15 +39,20 @@ interface PredictCommandOptions {
 
 const EXAMPLES = `
 Examples:
-  # A TOP-format CSV (labels, status and why_stop are ignored) -> predictions CSV
-  $ cladmop predict --model results/phase_I/model --input my_trials.csv --out predictions.csv
+  # A TOP-format CSV (labels, status and why_stop are ignored) -> predictions CSV; each trial is scored by
+  # the shipped model of its phase (phase 1/2 -> phase II model, phase 2/3 -> phase III model)
+  $ cladmop predict --input my_trials.csv --out predictions.csv
 
   # ClinicalTrials.gov API v2 JSON (one study or a search page), with criterion-level attributions
   $ curl -s 'https://clinicaltrials.gov/api/v2/studies/NCT01234567' > study.json
-  $ cladmop predict --model results/phase_I/model --input study.json --explain --format ndjson
+  $ cladmop predict --input study.json --explain --format ndjson
 
   # NDJSON: one study, page or TOP-like record {nctid, phase, diseases, icdcodes, drugs, smiless, criteria} per line
-  $ cladmop predict --model results/phase_I/model --input trials.ndjson --out predictions.ndjson
+  $ cladmop predict --input trials.ndjson --out predictions.ndjson
+
+  # One bundle for every trial: your own run, or the TF-IDF + logistic-regression baseline bundle
+  $ cladmop predict --model runs/phase_I/model --input my_trials.csv
+  $ cladmop predict --model results/phase_I/baseline_lr/model --input my_trials.csv
 
 The CSV output has columns nctid and probability, so it can be scored with
   $ cladmop evaluate --pred predictions.csv --truth outcomes.csv
@@ -138,14 +145,17 @@ function parseFormat(opts: PredictCommandOptions): 'csv' | 'ndjson' {
   return out.endsWith('.ndjson') || out.endsWith('.jsonl') || out.endsWith('.json') ? 'ndjson' : 'csv';
 }
 
-async function openModel(opts: PredictCommandOptions, deps: PredictCommandDeps): Promise<Model> {
+/** `--model DIR`: that bundle for every trial; no --model: the default models, each trial routed by its phase. */
+export async function openModels(opts: { model?: string; encoder?: string; data?: string; cache?: boolean | string }, deps: PredictCommandDeps): Promise<ModelRouter> {
+  const what = opts.model ? `--model ${opts.model}` : `default models (${settings.modelsDir})`;
   try {
     let encoder = deps.encoder;
     if (!encoder && opts.encoder) encoder = await (await import('../../features/encoder-spec.ts')).loadEncoder(opts.encoder);
-    return await loadModel(opts.model, { encoder, dataDir: opts.data, cache: opts.cache ?? true });
+    const options = { encoder, dataDir: opts.data, cache: opts.cache ?? true };
+    if (opts.model) return ModelRouter.single(await loadModel(opts.model, options));
+    return await ModelRouter.load(settings.modelsDir, options);
   } catch (err) {
-    if (err instanceof BundleError) throw new CliError(`--model ${opts.model}: ${err.message}`);
-    throw new CliError(`--model ${opts.model}: ${(err as Error).message}`);
+    throw new CliError(`${what}: ${(err as Error).message}`);
   }
 }
 
@@ -161,7 +171,7 @@ export async function runPredict(opts: PredictCommandOptions, deps: PredictComma
   }
   const dataDir = resolveDataDir(opts.data);
   const inputFormat = detectFormat(opts.input, head);
-  const model = await openModel(opts, deps);
+  const models = await openModels(opts, deps);
   const errors: InputError[] = [];
   const chunks: string[] = [format === 'csv' ? csvHeader(!!opts.explain) : ''];
   let predicted = 0;
@@ -184,13 +194,13 @@ export async function runPredict(opts: PredictCommandOptions, deps: PredictComma
       if (pending.length === 0) return;
       if (opts.explain) {
         for (const input of pending) {
-          const e = await explain(model, input);
+          const e = await models.explain(input);
           chunks.push(format === 'csv' ? csvRow(e.prediction, e) : ndjsonLine(e.prediction, e));
           count(e.prediction);
           bar.update(++done);
         }
       } else {
-        for (const p of await predict(model, pending)) {
+        for (const p of await models.predict(pending)) {
           chunks.push(format === 'csv' ? csvRow(p) : ndjsonLine(p));
           count(p);
         }
@@ -211,7 +221,7 @@ export async function runPredict(opts: PredictCommandOptions, deps: PredictComma
     await flush();
     bar.stop();
   } finally {
-    model.dispose();
+    models.dispose();
   }
   if (predicted + refused === 0) {
     const shown = errors.slice(0, 20).map(formatInputError).join('\n  ');
@@ -234,7 +244,7 @@ export function register(program: Command, deps: PredictCommandDeps = {}): void 
   program
     .command('predict')
     .description('predict the success probability of trials (TOP CSV, ClinicalTrials.gov API v2 JSON, or NDJSON) with a saved model bundle')
-    .requiredOption('--model <dir>', 'model bundle directory (e.g. results/phase_I/model from `cladmop reproduce`)')
+    .option('--model <dir>', 'one model bundle for every trial (e.g. runs/phase_I/model from `cladmop reproduce`, or a tfidf-lr baseline bundle); default: the shipped models/phase-I, -II, -III, each trial scored by its phase\'s model')
     .requiredOption('--input <file>', 'TOP CSV (.csv/.csv.gz), API v2 JSON (study or page), or NDJSON (.ndjson/.jsonl)')
     .option('--out <file>', 'output file (written atomically); stdout when absent')
     .option('--format <fmt>', 'csv or ndjson (default: from --out, else csv)')
