@@ -76,6 +76,7 @@ export function computeReportModel(run: RunDir, options: ReportModelOptions = {}
   const { labels, probabilities, ids } = run.test;
   const m = run.metrics;
   const warnings: string[] = [];
+  if (m.raw.quick === true) warnings.push('SMOKE RUN (reproduce --quick): subsampled data, 1 pre-training epoch, 3 fine-tuning epochs, 1 seed. The numbers are not meaningful.');
 
   // The test split first: it decides whether the numbers are comparable at all.
   const partialNotes = m.splitNotes.filter((s) => s.partial).sort((a, b) => Number(b.split === 'test') - Number(a.split === 'test'));

@@ -514,7 +514,8 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
   // Fields `cladmop report` reads (see report/run-dir.ts), per phase run directory.
   const runFields = (r: PhaseResult) => ({
     phase: r.phase,
-    model: `CLaDMoP (ours, ensemble of ${r.perSeed.length} seeds)`,
+    quick: o.quick,
+    model: `CLaDMoP (${r.variant === 'paper' ? 'paper variant' : 'ours, with the lexical level'}, ${r.perSeed.length === 1 ? '1 seed' : `ensemble of ${r.perSeed.length} seeds`})`,
     seed: o.seeds[0],
     dataDir,
     splits: r.splits,
@@ -524,6 +525,7 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
       bootstrap: { resamples: 10, fraction: 0.8, seed: 2023 },
     },
     comparison: [
+      ...(r.paperVariant ? [{ method: `CLaDMoP, paper variant (no lexical level, ensemble of ${r.paperVariant.perSeed.length})`, f1: r.paperVariant.ensemble.f1.point, prAuc: r.paperVariant.ensemble.prAuc.point, rocAuc: r.paperVariant.ensemble.rocAuc.point, source: 'this run, same pre-training and rows' }] : []),
       ...r.baselines.map((b) => ({ method: `TF-IDF + ${b.model === 'lr' ? 'logistic regression' : 'random forest'}`, f1: b.metrics.f1.point, prAuc: b.metrics.prAuc.point, rocAuc: b.metrics.rocAuc.point, source: 'this run, same test rows' })),
       { method: 'CLaDMoP zero-shot (pair matching)', f1: null, prAuc: r.zeroShot.prAuc, rocAuc: r.zeroShot.rocAuc, source: 'this run' },
       { method: 'CLaDMoP (paper, BioGPT + SCT)', f1: PAPER_RESULTS[r.phase].f1, prAuc: PAPER_RESULTS[r.phase].prAuc, rocAuc: PAPER_RESULTS[r.phase].rocAuc, source: 'arXiv 2505.18527' },
