@@ -10,12 +10,17 @@
  *   paper          CLaDMoP without the lexical level (LoRA + head on the frozen pre-trained base)
  *   offset         CLaDMoP with the lexical logit as a fixed offset, the deep part trained on top (lr 2e-3)
  *   offset-lr5e-4  the same with a 4x lower learning rate (a smaller residual)
+ *   offset-dmdrop0.5      offset, with the deep part's drugs+molecules and diseases each dropped from half the
+ *                         training rows (input-family dropout)
+ *   offset-criteria-only  offset, the deep part reading the criteria only (drugs, molecules, diseases blanked
+ *                         for it in training and prediction; the lexical logit still reads them)
+ *   paper-dmdrop0.5       the paper model with that input-family dropout
  *   lexical        the lexical level alone (TF-IDF + LR: the baseline's recipe on the same folds)
  *   blend-w        late fusion: w x P(lexical) + (1 - w) x P(paper), w in 0.3 / 0.5 / 0.7 (no extra training)
  * Pre-training is the cached one of `cladmop reproduce` (run it first; it pre-trains on successful non-test,
  * non-valid trials, so held-out folds of train were seen there without labels beyond "successful").
  *
- *   node bin/run-ts.mjs scripts/finetune-cv.ts [--phase I] [--folds 5] [--seeds 1] [--out results/model_selection]
+ *   node bin/run-ts.mjs scripts/finetune-cv.ts [--phase I] [--folds 5] [--seeds 1] [--candidates paper,offset,...] [--tag _x] [--out results/model_selection]
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -70,12 +75,18 @@ console.error(`phase ${phase}: ${learn.length} train+valid rows, ${nFolds} folds
 
 const folds = stratifiedKFold(labels, nFolds, createRng(deriveSeed(SEED, 0x5f01d)));
 type Scores = { prAuc: number[]; rocAuc: number[] };
-const trained = [
+const TRAINED: { name: string; offsets: boolean; lr: number; dmDropout?: number; criteriaOnly?: boolean }[] = [
   { name: 'paper', offsets: false, lr: DEFAULT_FINETUNE.lr },
   { name: 'offset', offsets: true, lr: DEFAULT_FINETUNE.lr },
   { name: 'offset-lr5e-4', offsets: true, lr: 5e-4 },
-] as const;
-const BLENDS = [0.3, 0.5, 0.7];
+  { name: 'offset-dmdrop0.5', offsets: true, lr: DEFAULT_FINETUNE.lr, dmDropout: 0.5 },
+  { name: 'offset-criteria-only', offsets: true, lr: DEFAULT_FINETUNE.lr, criteriaOnly: true },
+  { name: 'paper-dmdrop0.5', offsets: false, lr: DEFAULT_FINETUNE.lr, dmDropout: 0.5 },
+];
+const wanted = arg('candidates', 'paper,offset,offset-lr5e-4').split(',');
+const trained = TRAINED.filter((t) => wanted.includes(t.name));
+if (trained.length !== wanted.length) throw new Error(`--candidates: known ${TRAINED.map((t) => t.name).join(', ')}`);
+const BLENDS = trained.some((t) => t.name === 'paper') ? [0.3, 0.5, 0.7] : [];
 const candidates = [...trained.map((t) => t.name), 'lexical', ...BLENDS.map((w) => `blend-${w}`)];
 const scores: Record<string, Scores> = Object.fromEntries(candidates.map((c) => [c, { prAuc: [], rocAuc: [] }]));
 const foldLog: unknown[] = [];
@@ -110,7 +121,7 @@ for (let f = 0; f < nFolds; f++) {
   const heldLabels = heldPart.map((t) => t.label);
   const data = await poolDataFor(config, { ...DEFAULT_FINETUNE }, pretrained, { train: trainPart, valid: esPart, test: heldPart }, grouped);
   const pool = await FinetunePool.start(data, { workers: 2 });
-  const runs = trained.flatMap((t) => seeds.map((seed) => ({ c: t.name, seed, p: pool.run({ seed, predict: ['test'], offsets: t.offsets, lr: t.lr }) })));
+  const runs = trained.flatMap((t) => seeds.map((seed) => ({ c: t.name, seed, p: pool.run({ seed, predict: ['test'], offsets: t.offsets, lr: t.lr, dmDropout: t.dmDropout, criteriaOnly: t.criteriaOnly }) })));
   const fold: Record<string, unknown> = { fold: f, heldRows: held.length, trainRows: trainPart.length, earlyStopRows: esPart.length, C: stacked.C };
   const record = (c: string, probs: ArrayLike<number>, extra: Record<string, unknown> = {}) => {
     const pr = averagePrecision(heldLabels, probs);
@@ -146,8 +157,9 @@ const ms = (xs: number[]) => {
 };
 const summary = Object.fromEntries(candidates.map((c) => [c, { prAuc: ms(scores[c].prAuc), rocAuc: ms(scores[c].rocAuc), folds: scores[c].prAuc.length }]));
 mkdirSync(outDir, { recursive: true });
-const result = { phase, folds: nFolds, seeds, rows: learn.length, earlyStopShare: 0.15, pretrainKey: plan.key, summary, perFold: foldLog, seconds: (Date.now() - t0) / 1000, command: `node bin/run-ts.mjs scripts/finetune-cv.ts --phase ${phase} --folds ${nFolds} --seeds ${seeds.join(',')}` };
-writeFileAtomic(path.join(outDir, `cv_phase_${phase}.json`), JSON.stringify(result, null, 1) + '\n');
+const result = { phase, folds: nFolds, seeds, rows: learn.length, earlyStopShare: 0.15, pretrainKey: plan.key, summary, perFold: foldLog, seconds: (Date.now() - t0) / 1000, command: `node bin/run-ts.mjs scripts/finetune-cv.ts --phase ${phase} --folds ${nFolds} --seeds ${seeds.join(',')} --candidates ${wanted.join(',')}` };
+const tag = arg('tag', '');
+writeFileAtomic(path.join(outDir, `cv_phase_${phase}${tag}.json`), JSON.stringify(result, null, 1) + '\n');
 const f3 = (x: number) => x.toFixed(3);
 const lines = [
   `# Model selection, phase ${phase}: ${nFolds}-fold stratified CV on train + valid (${learn.length} rows; test never read)`,
@@ -159,5 +171,5 @@ const lines = [
   ...candidates.map((c) => `| ${c} | ${summary[c].folds} | ${f3(summary[c].prAuc.mean)} ± ${f3(summary[c].prAuc.std)} | ${f3(summary[c].rocAuc.mean)} ± ${f3(summary[c].rocAuc.std)} |`),
   '',
 ];
-writeFileAtomic(path.join(outDir, `cv_phase_${phase}.md`), lines.join('\n'));
+writeFileAtomic(path.join(outDir, `cv_phase_${phase}${tag}.md`), lines.join('\n'));
 console.log(lines.join('\n'));

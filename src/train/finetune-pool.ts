@@ -58,6 +58,13 @@ export interface FinetuneJob {
   patience?: number;
   /** Learning rate (default: the pool's options). */
   lr?: number;
+  /** [ours] Drug-Molecule input-family dropout in training (FinetuneOptions.dmDropout). */
+  dmDropout?: number;
+  /**
+   * [ours] The deep part reads the criteria only: every trial's drugs, molecules and diseases are blanked for
+   * it, in training and prediction (the lexical offsets still read them).
+   */
+  criteriaOnly?: boolean;
   /** Which splits to score with the selected (best valid epoch) weights. */
   predict: ('valid' | 'test')[];
   /** Return the trained LoRA adapters and head (for a model bundle). */

@@ -8,7 +8,7 @@ import { initCladmop, type CladmopParams } from '../model/cladmop.ts';
 import { initJax } from '../runtime/jax-init.ts';
 import { treeFromTensors, treeToTensors } from '../runtime/param-tree.ts';
 import type { EncodedCriteria } from '../features/criteria-encoder.ts';
-import { finetune, GroupedCriteria, predictProbabilities, type FinetuneOptions } from './finetune.ts';
+import { blankDm, finetune, GroupedCriteria, predictProbabilities, type FinetuneOptions } from './finetune.ts';
 import type { FinetuneJob, FinetuneJobResult, ParentMessage, PoolData, WireTrial, WorkerMessage } from './finetune-pool.ts';
 import type { PreparedTrial } from './prepare.ts';
 
@@ -31,6 +31,8 @@ interface State {
   test: PreparedTrial[];
   /** The same trials without their lexical offsets (jobs with `offsets: false`); they share the grouped arrays. */
   plain: { train: PreparedTrial[]; valid: PreparedTrial[]; test: PreparedTrial[] };
+  /** Copies with drugs, molecules and diseases blanked for the deep part (jobs with `criteriaOnly`), with offsets and without. */
+  criteriaOnly: { train: PreparedTrial[]; valid: PreparedTrial[]; test: PreparedTrial[] }[];
 }
 
 async function load(data: PoolData): Promise<State> {
@@ -48,7 +50,16 @@ async function load(data: PoolData): Promise<State> {
     return trials;
   };
   const plain = { train: prepare(data.train, false), valid: prepare(data.valid, false), test: prepare(data.test, false) };
-  return { data, pretrained, grouped, train: prepare(data.train, true), valid: prepare(data.valid, true), test: prepare(data.test, true), plain };
+  const main = { train: prepare(data.train, true), valid: prepare(data.valid, true), test: prepare(data.test, true) };
+  const blanked = (split: { train: PreparedTrial[]; valid: PreparedTrial[]; test: PreparedTrial[] }, rows: PoolData) => {
+    const one = (ts: PreparedTrial[], wire: WireTrial[]) => {
+      const out = ts.map((t) => ({ ...t, input: { ...t.input, dm: blankDm(t.input.dm, { drugs: true, diseases: true }) } }));
+      grouped.preset(out, wire.map((r) => r.grouped));
+      return out;
+    };
+    return { train: one(split.train, rows.train), valid: one(split.valid, rows.valid), test: one(split.test, rows.test) };
+  };
+  return { data, pretrained, grouped, ...main, plain, criteriaOnly: [blanked(main, data), blanked(plain, data)] };
 }
 
 async function runJob(s: State, id: number, job: FinetuneJob): Promise<FinetuneJobResult> {
@@ -59,10 +70,11 @@ async function runJob(s: State, id: number, job: FinetuneJob): Promise<FinetuneJ
     maxEpochs: job.maxEpochs ?? s.data.options.maxEpochs,
     patience: job.patience ?? s.data.options.patience,
     lr: job.lr ?? s.data.options.lr,
+    dmDropout: job.dmDropout ?? s.data.options.dmDropout,
     grouped: s.grouped,
     onEpoch: (epoch, total) => send({ type: 'epoch', id, epoch, total }),
   };
-  const splits = job.offsets === false ? s.plain : s;
+  const splits = job.criteriaOnly ? s.criteriaOnly[job.offsets === false ? 1 : 0] : job.offsets === false ? s.plain : s;
   const bad = (job.trainRows ?? []).findIndex((i) => !Number.isInteger(i) || i < 0 || i >= splits.train.length);
   if (bad >= 0) throw new Error(`trainRows[${bad}] = ${job.trainRows![bad]} is not a row of the train split (${splits.train.length} trials)`);
   const train = job.trainRows ? job.trainRows.map((i) => splits.train[i]) : splits.train;

@@ -30,6 +30,8 @@ import { rocAuc } from '../eval/metrics/roc-auc.ts';
 import { treeFromTensors, treeToTensors } from '../runtime/param-tree.ts';
 import type { Tensor } from '../runtime/safetensors.ts';
 import { epochBatches } from './pretrain.ts';
+import { createRng } from '../eval/rng.ts';
+import type { DmFeatures } from '../features/dm-features.ts';
 import type { PreparedTrial } from './prepare.ts';
 
 type Array = np.Array;
@@ -47,6 +49,11 @@ export interface FinetuneOptions {
   maxCriteria: number;
   log?: (line: string) => void;
   onEpoch?: (epoch: number, total: number) => void;
+  /**
+   * [ours] Input-family dropout on the Drug-Molecule branch: each training row's drugs + molecules, and
+   * independently its diseases, are blanked with this probability (seeded per epoch). 0 (default) = off.
+   */
+  dmDropout?: number;
   /**
    * LoRA mode: grouped criteria already computed with the same frozen grouping weights as `pretrained`'s
    * (several seeds and few-shot draws fine-tune from one pre-trained model; see GroupedCriteria).
@@ -230,6 +237,21 @@ export function makeLoraFinetuneStep(c: CladmopConfig, trainable: Trainable, pos
   );
 }
 
+/** `dm` without its drugs and molecules (the unknown-molecule token then stands in) and/or its diseases. */
+export function blankDm(dm: DmFeatures, which: { drugs: boolean; diseases: boolean }): DmFeatures {
+  return {
+    ...dm,
+    ...(which.drugs ? { molecules: new Float32Array(dm.molecules.length), nMolecules: 0, drugNgrams: [] } : {}),
+    ...(which.diseases ? { diseaseAncestors: [] } : {}),
+  };
+}
+
+function dropFamilies(dm: DmFeatures, rng: () => number, p: number): DmFeatures {
+  const drugs = rng() < p;
+  const diseases = rng() < p;
+  return drugs || diseases ? blankDm(dm, { drugs, diseases }) : dm;
+}
+
 export async function finetune(pretrained: CladmopParams, train: PreparedTrial[], valid: PreparedTrial[], o: FinetuneOptions): Promise<FinetuneResult> {
   const log = o.log ?? (() => {});
   const c = o.config;
@@ -281,6 +303,7 @@ export async function finetune(pretrained: CladmopParams, train: PreparedTrial[]
     let n = 0;
     // Every training trial is used each epoch: the remainder forms a last, padded batch (rows weighted 0).
     const batches = epochBatches(train, o.batchSize, o.seed * 7919 + epoch);
+    const dropRng = o.dmDropout ? createRng(o.seed * 104729 + epoch) : null;
     const used = new Set(batches.flat());
     const rest = train.filter((t) => !used.has(t));
     if (rest.length > 0) batches.push(rest);
@@ -295,7 +318,7 @@ export async function finetune(pretrained: CladmopParams, train: PreparedTrial[]
       } else {
         const rows = Array.from({ length: o.batchSize }, (_, i) => items[i] ?? items[0]);
         const g = packGrouped(rows.map((t) => groupedTrain![index.get(t)!]), groupedShapes(c));
-        const dm = packDm(rows.map((t) => t.input.dm));
+        const dm = packDm(rows.map((t) => (dropRng ? dropFamilies(t.input.dm, dropRng, o.dmDropout!) : t.input.dm)));
         [theta, adam, loss] = trainLora!.step(theta, adam, o.lr, { f: tree.ref(frozen) as Base, g, dm, y: labels, w: weights, off: offsets });
       }
       lossSum += (await loss.data())[0] * items.length;
