@@ -35,6 +35,15 @@ export interface DmFeatures {
   report: { invalidSmiles: string[]; placeboDropped: number; unknownIcdCodes: string[]; truncated: string[] };
 }
 
+/** `dm` without its drugs and molecules (the unknown-molecule token then stands in) and/or its diseases. */
+export function blankDm(dm: DmFeatures, which: { drugs: boolean; diseases: boolean }): DmFeatures {
+  return {
+    ...dm,
+    ...(which.drugs ? { molecules: new Float32Array(dm.molecules.length), nMolecules: 0, drugNgrams: [] } : {}),
+    ...(which.diseases ? { diseaseAncestors: [] } : {}),
+  };
+}
+
 /** FNV-1a 32-bit hash. */
 export function fnv1a(text: string): number {
   let h = 0x811c9dc5;

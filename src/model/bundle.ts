@@ -55,6 +55,11 @@ export interface BundleConfig {
   calibration?: Record<string, unknown>;
   /** Schema 2: the ensemble members, in tensor order (`members.<i>.*`). */
   members?: BundleMember[];
+  /**
+   * [ours] What the deep part reads: 'all' (default) or 'criteria' (its drugs, molecules and diseases are blanked;
+   * the lexical level still reads them).
+   */
+  deepInputs?: 'all' | 'criteria';
   /** [ours] Schema 2: the lexical level, stored in lexical.json, when the model has one. */
   lexical?: { file: 'lexical.json'; C: number; vocabularySize: number };
 }

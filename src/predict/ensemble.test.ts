@@ -107,3 +107,19 @@ test('the TF-IDF + LR baseline saved as a bundle predicts sigmoid(lexical logit)
     lr.dispose();
   }
 });
+
+test('a criteria-only deep part ignores drugs and diseases (without a lexical level, they change nothing)', async () => {
+  const { dir } = await writeTinyBundle({ encoder, seed: 7, members: 2, deepInputs: 'criteria' });
+  dirs.push(dir);
+  const m = await loadModel(dir, { encoder, dataDir });
+  try {
+    const a = trial('NCT09990005', inc(['responsive tumour']), ['goodmab', 'metformin']);
+    const b = { ...a, drugs: [], diseases: [], icdcodes: [] };
+    const [pa, pb] = await predict(m, [a, b]);
+    assert.equal(pa.rawProbability, pb.rawProbability);
+    const [pAll] = await predict(single[1], [a]);
+    assert.notEqual(pa.rawProbability, pAll.rawProbability, 'the same members reading all inputs differ');
+  } finally {
+    m.dispose();
+  }
+});

@@ -19,7 +19,7 @@ import { parseCriteria, type CriteriaStatements } from '../data/criteria.ts';
 import type { Trial } from '../data/trial.ts';
 import type { TrialInput } from '../features/trial-batch.ts';
 import { roundLikeCache } from '../features/criteria-encoder.ts';
-import { buildPrediction, dropPlacebo, lexicalOffsets, refusalOf, refusedPrediction, trialDm, type Prediction } from './predict.ts';
+import { buildPrediction, deepDm, dropPlacebo, lexicalOffsets, refusalOf, refusedPrediction, trialDm, type Prediction } from './predict.ts';
 import { applyCalibration } from './calibration.ts';
 import { toPredictInput, type InputLike, type PredictInput } from './inputs.ts';
 import type { Model } from './model.ts';
@@ -160,7 +160,7 @@ export async function explain(model: Model, trial: InputLike, options: ExplainOp
     ...withoutStatement.map((criteria) => ({ criteria, dm })),
     ...drugVariants.map((v) => ({ criteria: reference, dm: v.dm })),
     ...diseaseVariants.map((v) => ({ criteria: reference, dm: v.dm })),
-  ].map((x, i) => ({ ...x, offset: offsets[i] }));
+  ].map((x, i) => ({ ...x, dm: deepDm(model, x.dm), offset: offsets[i] }));
   const raw = await model.score(inputs);
   const prediction = buildPrediction(model, input, original, dm, raw[0]);
   // Deltas on the probability the user sees.

@@ -3,7 +3,7 @@
  * and why a trial was refused.
  */
 import { encodeWithCache, type EncodedCriteria } from '../features/criteria-encoder.ts';
-import { dmFeatures, icdAncestors, type DmFeatures } from '../features/dm-features.ts';
+import { blankDm, dmFeatures, icdAncestors, type DmFeatures } from '../features/dm-features.ts';
 import { parseCriteria } from '../data/criteria.ts';
 import { benchmarkPhasesOf, type BenchmarkPhase, type Trial } from '../data/trial.ts';
 import type { DroppedIntervention } from '../data/ctgov.ts';
@@ -143,6 +143,11 @@ export function lexicalOffsets(model: Model, trials: Trial[]): (number | undefin
   return Array.from(model.lexical.logits(trials));
 }
 
+/** The DM features the deep part reads: all of them, or none for a criteria-only deep part (config.deepInputs). */
+export function deepDm(model: Model, dm: DmFeatures): DmFeatures {
+  return model.config.deepInputs === 'criteria' ? blankDm(dm, { drugs: true, diseases: true }) : dm;
+}
+
 /** DM features of a trial with the model's settings. */
 export function trialDm(model: Model, input: PredictInput): DmFeatures {
   return dmFeatures(input.trial, model.featurizer, model.icd, model.dm);
@@ -239,7 +244,7 @@ export async function predict(model: Model, inputs: InputLike[], options: Predic
     const encoded = await encodeCriteria(model, idx.map((i) => items[i].trial.criteria));
     const dms = idx.map((i) => trialDm(model, items[i]));
     const offsets = lexicalOffsets(model, idx.map((i) => items[i].trial));
-    const raw = await model.score(idx.map((_, k) => ({ criteria: encoded[k], dm: dms[k], offset: offsets[k] })));
+    const raw = await model.score(idx.map((_, k) => ({ criteria: encoded[k], dm: deepDm(model, dms[k]), offset: offsets[k] })));
     idx.forEach((i, k) => (out[i] = buildPrediction(model, items[i], encoded[k], dms[k], raw[k])));
     done += idx.length;
     options.onProgress?.(done, items.length);

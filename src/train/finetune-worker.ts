@@ -8,7 +8,8 @@ import { initCladmop, type CladmopParams } from '../model/cladmop.ts';
 import { initJax } from '../runtime/jax-init.ts';
 import { treeFromTensors, treeToTensors } from '../runtime/param-tree.ts';
 import type { EncodedCriteria } from '../features/criteria-encoder.ts';
-import { blankDm, finetune, GroupedCriteria, predictProbabilities, type FinetuneOptions } from './finetune.ts';
+import { finetune, GroupedCriteria, predictProbabilities, type FinetuneOptions } from './finetune.ts';
+import { blankDm } from '../features/dm-features.ts';
 import type { FinetuneJob, FinetuneJobResult, ParentMessage, PoolData, WireTrial, WorkerMessage } from './finetune-pool.ts';
 import type { PreparedTrial } from './prepare.ts';
 

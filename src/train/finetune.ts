@@ -31,7 +31,7 @@ import { treeFromTensors, treeToTensors } from '../runtime/param-tree.ts';
 import type { Tensor } from '../runtime/safetensors.ts';
 import { epochBatches } from './pretrain.ts';
 import { createRng } from '../eval/rng.ts';
-import type { DmFeatures } from '../features/dm-features.ts';
+import { blankDm, type DmFeatures } from '../features/dm-features.ts';
 import type { PreparedTrial } from './prepare.ts';
 
 type Array = np.Array;
@@ -235,15 +235,6 @@ export function makeLoraFinetuneStep(c: CladmopConfig, trainable: Trainable, pos
     { ...DEFAULT_ADAM, weightDecay: o.weightDecay },
     o.clipNorm,
   );
-}
-
-/** `dm` without its drugs and molecules (the unknown-molecule token then stands in) and/or its diseases. */
-export function blankDm(dm: DmFeatures, which: { drugs: boolean; diseases: boolean }): DmFeatures {
-  return {
-    ...dm,
-    ...(which.drugs ? { molecules: new Float32Array(dm.molecules.length), nMolecules: 0, drugNgrams: [] } : {}),
-    ...(which.diseases ? { diseaseAncestors: [] } : {}),
-  };
 }
 
 function dropFamilies(dm: DmFeatures, rng: () => number, p: number): DmFeatures {

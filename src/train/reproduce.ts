@@ -28,7 +28,7 @@ import { writeFileAtomic } from '../runtime/atomic-write.ts';
 import { prepareTrials, type PreparedTrial } from './prepare.ts';
 import { fitStackedLexical, type StackedLexical } from '../model/lexical.ts';
 import { pairedBootstrap, type PairedDifference } from '../eval/paired-bootstrap.ts';
-import { dmFeatures } from '../features/dm-features.ts';
+import { blankDm, dmFeatures } from '../features/dm-features.ts';
 import { blankRows, INPUT_FAMILIES, inputUsageTable, type InputFamily, type InputUsageRow } from './input-usage.ts';
 import type { FinetuneJobResult } from './finetune-pool.ts';
 import { retrievalScore, type PretrainEpoch, type RetrievalScore } from './pretrain.ts';
@@ -71,11 +71,25 @@ export interface ReproduceOptions {
    * report it in the same table (default true).
    */
   paperBeside?: boolean;
+  /**
+   * [ours] How the default variant's deep part is fine-tuned (chosen by scripts/finetune-cv.ts): learning rate,
+   * input-family dropout, or reading the criteria only. Default: DEFAULT_DEEP.
+   */
+  deep?: DeepOptions;
   log: (line: string) => void;
   progress?: (label: string, done: number, total: number) => void;
 }
 
 export type ModelVariant = 'default' | 'paper';
+
+export interface DeepOptions {
+  lr?: number;
+  dmDropout?: number;
+  criteriaOnly?: boolean;
+}
+
+/** The default variant's deep part, as selected by 5-fold CV on phase I train+valid (results/model_selection). */
+export const DEFAULT_DEEP: DeepOptions = {};
 
 /** The paper-faithful variant fine-tuned beside the default one in the same run. */
 interface VariantResult {
@@ -255,6 +269,7 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
       o.log(`lexical level: C = ${stacked.C} (5-fold CV on ${learnRows.length} train+valid rows: PR-AUC ${stacked.cv.meanPrAuc.toFixed(3)}, ROC-AUC ${stacked.cv.meanRocAuc.toFixed(3)}), ${stacked.model.vocabularySize} terms`);
     }
     const paperBeside = variant === 'default' && o.paperBeside !== false;
+    const deep: DeepOptions = variant === 'default' ? (o.deep ?? DEFAULT_DEEP) : {};
     // The main model's grouping is frozen in every LoRA run of this phase: group each trial's criteria once.
     const grouped = new GroupedCriteria(config, pretrained.grouping);
     // The seeds and the few-shot draws fine-tune in worker processes (finetune-pool.ts says why), longest runs
@@ -322,7 +337,12 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
       grouped.preset(plain, await grouped.of(trials, DEFAULT_FINETUNE));
       return plain;
     };
-    const ensembleOn = async (ms: Member[], trials: PreparedTrial[]): Promise<Float64Array> => {
+    const ensembleOn = async (ms: Member[], given: PreparedTrial[], criteriaOnly = false): Promise<Float64Array> => {
+      let trials = given;
+      if (criteriaOnly) {
+        trials = given.map((t) => ({ ...t, input: { ...t.input, dm: blankDm(t.input.dm, { drugs: true, diseases: true }) } }));
+        grouped.preset(trials, await grouped.of(given, DEFAULT_FINETUNE));
+      }
       const sum = new Float64Array(trials.length);
       const { head: _head, ...base } = pretrained;
       for (const m of ms) {
@@ -331,14 +351,14 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
       }
       return sum.map((v) => v / ms.length);
     };
-    const usageOf = async (ms: Member[], full: Float64Array, withOffsets: boolean): Promise<InputUsageRow[]> => {
+    const usageOf = async (ms: Member[], full: Float64Array, withOffsets: boolean, criteriaOnly = false): Promise<InputUsageRow[]> => {
       const probs = {} as Record<InputFamily, Float64Array>;
-      for (const family of INPUT_FAMILIES) probs[family] = await ensembleOn(ms, await blankedTrials(family, withOffsets));
+      for (const family of INPUT_FAMILIES) probs[family] = await ensembleOn(ms, await blankedTrials(family, withOffsets), criteriaOnly);
       return inputUsageTable(testLabels, full, probs);
     };
     let ensemble: Float64Array = new Float64Array(test.length);
     try {
-      const seedRuns = seeds.map((seed) => counted(pool.run({ seed, predict: ['valid', 'test'], returnWeights: true })));
+      const seedRuns = seeds.map((seed) => counted(pool.run({ seed, predict: ['valid', 'test'], returnWeights: true, ...(variant === 'default' ? deep : {}) })));
       const paperRuns = paperBeside ? seeds.map((seed) => counted(pool.run({ seed, predict: ['valid', 'test'], returnWeights: true, offsets: false }))) : [];
       const fewRuns = fewShotRuns(pool, train.map((t) => t.label), ks, draws, o.quick ? 2 : 20, counted);
       const zs = await timed(`zero-shot${BESIDE_POOL}`, () => zeroShotScores(config, pretrained, test, grouped, DEFAULT_FINETUNE));
@@ -362,7 +382,7 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
         o.log(`phase ${phase} seed ${seed}: best epoch ${m.bestEpoch} (valid PR-AUC ${m.validPrAuc.toFixed(4)}); test PR-AUC ${perSeed.at(-1)!.test.prAuc.toFixed(4)} ROC-AUC ${perSeed.at(-1)!.test.rocAuc.toFixed(4)}`);
       }
       ensemble = meanOf(members.map((m) => m.testProbs));
-      inputUsage = await timed(`input usage (families blanked)${BESIDE_POOL}`, () => usageOf(members, ensemble, true));
+      inputUsage = await timed(`input usage (families blanked)${BESIDE_POOL}`, () => usageOf(members, ensemble, variant === 'default', !!deep.criteriaOnly));
       if (paperBeside) {
         for (const [i, seed] of seeds.entries()) paperMembers.push(memberOf(await paperRuns[i], seed));
         const paperEnsemble = meanOf(paperMembers.map((m) => m.testProbs));
@@ -484,7 +504,8 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
         phase,
         dmFeatures: { moleculeSource: o.moleculeSource, nameBuckets: config.nameBuckets },
         maxCriteria: DEFAULT_FINETUNE.maxCriteria,
-        training: { seeds, variant, finetune: { ...DEFAULT_FINETUNE }, pretrainKey: key, quick: o.quick },
+        training: { seeds, variant, finetune: { ...DEFAULT_FINETUNE, ...(deep.lr ? { lr: deep.lr } : {}), ...(deep.dmDropout ? { dmDropout: deep.dmDropout } : {}) }, pretrainKey: key, quick: o.quick },
+        ...(deep.criteriaOnly ? { deepInputs: 'criteria' as const } : {}),
         metrics: { validPrAuc: averagePrecision(valid.map((v) => v.label), validEnsemble), test: { f1: ensembleMetrics.f1.point, prAuc: ensembleMetrics.prAuc.point, rocAuc: ensembleMetrics.rocAuc.point } },
         codeVersion: JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')).version,
         calibration: calibration as unknown as Record<string, unknown>,

@@ -114,6 +114,7 @@ export interface TinyBundleOptions {
   /** Ensemble members (seeds seed, seed + 1, ...); default 1. */
   members?: number;
   lexical?: LexicalState;
+  deepInputs?: 'all' | 'criteria';
 }
 
 /** Writes a randomly initialised tiny bundle; returns its directory and config. */
@@ -140,6 +141,7 @@ export async function writeTinyBundle(o: TinyBundleOptions = {}): Promise<{ dir:
       training: { seed, quick: true, note: 'tiny random test bundle' },
       metrics: { validPrAuc: 0.61, test: { f1: 0.5, prAuc: 0.6, rocAuc: 0.55 } },
       codeVersion: '0.1.0',
+      ...(o.deepInputs ? { deepInputs: o.deepInputs } : {}),
       ...(o.calibration ? { calibration: o.calibration as unknown as Record<string, unknown> } : {}),
     },
   });
