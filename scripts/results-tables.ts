@@ -31,6 +31,7 @@ interface Phase {
   lexical: { C: number; cv: { meanPrAuc: number; meanRocAuc: number } } | null;
   paperVariant: { perSeed: unknown[]; ensemble: Metrics; inputUsage: Usage[] } | null;
   inputUsage: Usage[];
+  lexicalInputUsage?: Usage[] | null;
   paired: { against: string; prAuc: Diff; rocAuc: Diff }[];
   seconds: number;
 }
@@ -80,6 +81,7 @@ export function renderTables(): string {
   for (const { p } of phases) {
     lines.push(`| ${p.phase} | CLaDMoP (ours) | ${u(p.inputUsage, 'criteria')} | ${u(p.inputUsage, 'drugs')} | ${u(p.inputUsage, 'diseases')} |`);
     if (p.paperVariant) lines.push(`| ${p.phase} | paper variant | ${u(p.paperVariant.inputUsage, 'criteria')} | ${u(p.paperVariant.inputUsage, 'drugs')} | ${u(p.paperVariant.inputUsage, 'diseases')} |`);
+    if (p.lexicalInputUsage) lines.push(`| ${p.phase} | TF-IDF + LR (the lexical level alone) | ${u(p.lexicalInputUsage, 'criteria')} | ${u(p.lexicalInputUsage, 'drugs')} | ${u(p.lexicalInputUsage, 'diseases')} |`);
   }
   lines.push('', END);
   return lines.join('\n');

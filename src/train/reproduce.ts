@@ -117,6 +117,8 @@ interface PhaseResult {
   paperVariant: VariantResult | null;
   /** What the main ensemble uses: each input family blanked at prediction time. */
   inputUsage: InputUsageRow[];
+  /** The same for the lexical level alone (= the TF-IDF + LR baseline in a full run). */
+  lexicalInputUsage: InputUsageRow[] | null;
   /** Paired bootstrap of (main ensemble − baseline) on the same test rows. */
   paired: { against: string; prAuc: PairedDifference; rocAuc: PairedDifference }[];
   calibration: { method: string; test: { brier: { raw: number; calibrated: number }; ece: { raw: number; calibrated: number } } };
@@ -301,6 +303,7 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
     const baselines: PhaseResult['baselines'] = [];
     const baselineProbs: { method: string; probabilities: number[] }[] = [];
     let inputUsage: InputUsageRow[] = [];
+    let lexicalInputUsage: InputUsageRow[] | null = null;
     let paperVariant: VariantResult | null = null;
     const seedTest = (probs: Float64Array) => ({ f1: f1Score(testLabels, probs), prAuc: averagePrecision(testLabels, probs), rocAuc: rocAuc(testLabels, probs) });
     const memberOf = (ft: FinetuneJobResult, seed: number): Member => {
@@ -383,6 +386,12 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
       }
       ensemble = meanOf(members.map((m) => m.testProbs));
       inputUsage = await timed(`input usage (families blanked)${BESIDE_POOL}`, () => usageOf(members, ensemble, variant === 'default', !!deep.criteriaOnly));
+      if (stacked) {
+        const lexicalProbs = async (trials: PreparedTrial[]) => Float64Array.from(trials, (t) => 1 / (1 + Math.exp(-(t.offset ?? 0))));
+        const blankedLex = {} as Record<InputFamily, Float64Array>;
+        for (const family of INPUT_FAMILIES) blankedLex[family] = await lexicalProbs(await blankedTrials(family, true));
+        lexicalInputUsage = inputUsageTable(testLabels, await lexicalProbs(test), blankedLex);
+      }
       if (paperBeside) {
         for (const [i, seed] of seeds.entries()) paperMembers.push(memberOf(await paperRuns[i], seed));
         const paperEnsemble = meanOf(paperMembers.map((m) => m.testProbs));
@@ -487,6 +496,7 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
       lexical: stacked ? { C: stacked.C, cv: stacked.cv, vocabularySize: stacked.model.vocabularySize, learnRows: learnRows.length, maxAbsDiffFromBaselineLr } : null,
       paperVariant,
       inputUsage,
+      lexicalInputUsage,
       paired,
       seconds: (Date.now() - tPhase) / 1000,
     };
@@ -649,6 +659,7 @@ export function renderReport(m: {
       };
       usage(r.variant === 'paper' ? 'CLaDMoP, paper variant' : 'CLaDMoP (ours)', r.inputUsage);
       if (r.paperVariant) usage('CLaDMoP, paper variant', r.paperVariant.inputUsage);
+      if (r.lexicalInputUsage) usage('lexical level alone (TF-IDF + LR)', r.lexicalInputUsage);
       for (const a of r.ablations) usage(`ablation ${a.name}`, a.inputUsage);
       lines.push('');
     }
