@@ -87,15 +87,37 @@ export function renderTables(): string {
   return lines.join('\n');
 }
 
+/** The rows of the models/README.md table, from the shipped bundles' config.json. */
+export function renderModelRows(): string {
+  const lines = ['<!-- begin models: scripts/results-tables.ts -->'];
+  for (const phase of ['I', 'II', 'III']) {
+    const file = path.join(PACKAGE_ROOT, 'models', `phase-${phase}`, 'config.json');
+    if (!existsSync(file)) continue;
+    const c = JSON.parse(readFileSync(file, 'utf8')) as { members?: unknown[]; lexical?: unknown; deepInputs?: string; metrics: { test: { f1: number; prAuc: number; rocAuc: number } } };
+    const t = c.metrics.test;
+    lines.push(
+      `| \`models/phase-${phase}\` | CLaDMoP (ours), ensemble of ${c.members?.length ?? 1}${c.lexical ? ' + [ours] lexical level' : ''}${c.deepInputs === 'criteria' ? ', deep part on the criteria only' : ''} | ${f3(t.f1)} / ${f3(t.prAuc)} / ${f3(t.rocAuc)} | [results/phase_${phase}](../results/phase_${phase}/report.md) |`,
+    );
+  }
+  lines.push('<!-- end models -->');
+  return lines.join('\n');
+}
+
+function replaceBlock(file: string, begin: string, end: string, block: string): void {
+  const text = readFileSync(file, 'utf8');
+  const a = text.indexOf(begin);
+  const b = text.indexOf(end);
+  if (a < 0 || b < a) throw new Error(`${file} has no ${begin} ... ${end} block`);
+  writeFileAtomic(file, text.slice(0, a) + block + text.slice(b + end.length));
+}
+
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(PACKAGE_ROOT, 'scripts/results-tables.ts')) {
   const block = renderTables();
-  if (process.argv.includes('--print')) console.log(block);
+  const models = renderModelRows();
+  if (process.argv.includes('--print')) console.log(`${block}\n\n${models}`);
   else {
-    const text = readFileSync(README, 'utf8');
-    const a = text.indexOf(BEGIN);
-    const b = text.indexOf(END);
-    if (a < 0 || b < a) throw new Error(`${README} has no ${BEGIN} ... ${END} block`);
-    writeFileAtomic(README, text.slice(0, a) + block + text.slice(b + END.length));
-    console.log(block);
+    replaceBlock(README, BEGIN, END, block);
+    replaceBlock(path.join(PACKAGE_ROOT, 'models/README.md'), '<!-- begin models: scripts/results-tables.ts -->', '<!-- end models -->', models);
+    console.log(`${block}\n\n${models}`);
   }
 }
