@@ -58,6 +58,28 @@ export interface ExplainOptions {
   maxStatements?: number;
   /** Length of topPositive/topNegative; default 5. */
   top?: number;
+  /** At most this many drugs and this many diseases are attributed (the first ones); default all. */
+  maxItems?: number;
+  /**
+   * Statements of a section past its first `maxSectionChars` characters are neither attributed nor part of the
+   * rebuilt reference text; default all. Why: the encoder reads only the first `maxTokensPerSection` tokens of a
+   * section, yet every leave-one-out variant is re-encoded whole, so a 200 KB criteria text made one explanation
+   * cost 14 s and 1 GB of memory (measured) for statements the model never reads.
+   */
+  maxSectionChars?: number;
+}
+
+/** The first statements of each section within `maxChars` characters (as criteriaText writes them). */
+function capSections(s: CriteriaStatements, maxChars: number, notes: string[]): CriteriaStatements {
+  if (!Number.isFinite(maxChars)) return s;
+  const cap = (xs: string[], name: string) => {
+    let used = 0;
+    let n = 0;
+    while (n < xs.length && used + xs[n].length + 3 <= maxChars) used += xs[n++].length + 3;
+    if (n < xs.length) notes.push(`${name}: the ${xs.length - n} statement(s) after the first ${maxChars} characters were not attributed (the encoder reads only the first tokens of a section)`);
+    return xs.slice(0, n);
+  };
+  return { inclusion: cap(s.inclusion, 'inclusion'), exclusion: cap(s.exclusion, 'exclusion') };
 }
 
 /** Criteria text in the format parseCriteria reads, from statements. A section without statements is left out. */
@@ -99,7 +121,7 @@ export async function explain(model: Model, trial: InputLike, options: ExplainOp
   if (reason) return empty(refusedPrediction(model, input, reason));
 
   const t = input.trial;
-  const parsed = parseCriteria(t.criteria);
+  const parsed = capSections(parseCriteria(t.criteria), options.maxSectionChars ?? Infinity, notes);
   const maxStatements = options.maxStatements ?? 120;
   const all: { section: 'inclusion' | 'exclusion'; index: number; text: string }[] = [
     ...parsed.inclusion.map((text, index) => ({ section: 'inclusion' as const, index, text })),
@@ -127,7 +149,10 @@ export async function explain(model: Model, trial: InputLike, options: ExplainOp
 
   const dm = trialDm(model, input);
   // Placebo-like entries are dropped by the features anyway: leaving them out changes nothing.
-  const drugs = [...new Set(dropPlacebo(t.drugs))];
+  const maxItems = options.maxItems ?? Infinity;
+  const allDrugs = [...new Set(dropPlacebo(t.drugs))];
+  const drugs = allDrugs.slice(0, maxItems);
+  if (drugs.length < allDrugs.length) notes.push(`${allDrugs.length} drugs; the first ${drugs.length} were attributed`);
   const drugVariants = drugs.map((drug) => {
     const removed = structuresOf(model, input, drug);
     const keptDrugs = t.drugs.filter((d) => d !== drug);
@@ -137,7 +162,8 @@ export async function explain(model: Model, trial: InputLike, options: ExplainOp
     const without: Trial = { ...t, drugs: keptDrugs, smiles: t.smiles.filter((s) => !drop.includes(s.trim())) };
     return { drug, drop, dm: trialDm(model, { ...input, trial: without }) };
   });
-  const diseaseVariants = t.diseases.map((disease, i) => {
+  if (t.diseases.length > maxItems) notes.push(`${t.diseases.length} diseases; the first ${maxItems} were attributed`);
+  const diseaseVariants = t.diseases.slice(0, maxItems).map((disease, i) => {
     const without: Trial = { ...t, diseases: t.diseases.filter((_, j) => j !== i), icdcodes: t.icdcodes.filter((_, j) => j !== i) };
     return { disease, codes: t.icdcodes[i] ?? [], dm: trialDm(model, { ...input, trial: without }) };
   });

@@ -50,6 +50,24 @@ export function formatInputError(e: InputError): string {
 
 const NCTID = /^NCT\d{8}$/;
 
+/**
+ * Items of a list field (drugs, diseases, SMILES, ICD-10 code lists) and characters of one item, the same whether
+ * the list is a JSON array or a Python list-literal string. Why both shapes: a 35 KB request with 3,200 drugs in
+ * one list-literal string got past the array's limit and froze the service for a minute (measured).
+ */
+export const MAX_LIST_ITEMS = 200;
+export const MAX_ITEM_CHARS = 20000;
+/** Characters of a criteria text or of a list field sent as one string (the HTTP schema's limit). */
+export const MAX_TEXT_CHARS = 200000;
+
+/** Why a parsed list breaks the limits, or null. */
+function listProblem(items: readonly string[]): string | null {
+  if (items.length > MAX_LIST_ITEMS) return `has ${items.length} items; at most ${MAX_LIST_ITEMS} are accepted, as a JSON array or as a list literal`;
+  const long = items.findIndex((x) => x.length > MAX_ITEM_CHARS);
+  if (long >= 0) return `item ${long} has ${items[long].length} characters; at most ${MAX_ITEM_CHARS} are accepted`;
+  return null;
+}
+
 export interface RecordOptions {
   source?: string;
   /** Location prefix of errors, e.g. "line 4". */
@@ -66,15 +84,26 @@ function stringList(value: unknown, field: string, fail: (field: string, message
   if (typeof value === 'string') {
     const text = value.trim();
     if (text === '' || text === 'nan') return [];
+    let items: string[];
     try {
-      return parsePythonStringList(text).map((s) => s.trim()).filter(Boolean);
+      items = parsePythonStringList(text).map((s) => s.trim()).filter(Boolean);
     } catch (err) {
       fail(field, `expected an array of strings or a Python list literal (${(err as Error).message})`);
       return undefined;
     }
+    const problem = listProblem(items);
+    if (problem) {
+      fail(field, problem);
+      return undefined;
+    }
+    return items;
   }
   if (!Array.isArray(value)) {
     fail(field, `expected an array of strings, got ${jsonType(value)}`);
+    return undefined;
+  }
+  if (value.length > MAX_LIST_ITEMS) {
+    fail(field, `has ${value.length} items; at most ${MAX_LIST_ITEMS} are accepted`);
     return undefined;
   }
   const out: string[] = [];
@@ -95,15 +124,26 @@ function icdList(value: unknown, field: string, fail: (field: string, message: s
   if (typeof value === 'string') {
     const text = value.trim();
     if (text === '' || text === 'nan') return [];
+    let lists: string[][];
     try {
-      return parseNestedStringList(text).map((codes) => codes.map((c) => c.trim()).filter(Boolean));
+      lists = parseNestedStringList(text).map((codes) => codes.map((c) => c.trim()).filter(Boolean));
     } catch (err) {
       fail(field, `expected a list of ICD-10 code lists (${(err as Error).message})`);
       return undefined;
     }
+    const problem = lists.length > MAX_LIST_ITEMS ? `has ${lists.length} code lists; at most ${MAX_LIST_ITEMS} are accepted` : lists.map(listProblem).find(Boolean);
+    if (problem) {
+      fail(field, problem);
+      return undefined;
+    }
+    return lists;
   }
   if (!Array.isArray(value)) {
     fail(field, `expected an array (one entry of ICD-10 codes per disease), got ${jsonType(value)}`);
+    return undefined;
+  }
+  if (value.length > MAX_LIST_ITEMS) {
+    fail(field, `has ${value.length} entries; at most ${MAX_LIST_ITEMS} are accepted`);
     return undefined;
   }
   const out: string[][] = [];
@@ -113,12 +153,19 @@ function icdList(value: unknown, field: string, fail: (field: string, message: s
     if (typeof item === 'string') {
       const text = item.trim();
       if (text.startsWith('[')) {
+        let codes: string[];
         try {
-          out.push(parsePythonStringList(text).map((c) => c.trim()).filter(Boolean));
+          codes = parsePythonStringList(text).map((c) => c.trim()).filter(Boolean);
         } catch (err) {
           fail(at, `not a list literal of ICD-10 codes (${(err as Error).message})`);
           return undefined;
         }
+        const problem = listProblem(codes);
+        if (problem) {
+          fail(at, problem);
+          return undefined;
+        }
+        out.push(codes);
       } else out.push(text ? [text] : []);
     } else if (Array.isArray(item)) {
       const codes = stringList(item, at, fail);

@@ -6,6 +6,7 @@ import { CliError } from '../cli-error.ts';
 import type { CriteriaEncoder } from '../../features/criteria-encoder.ts';
 import { BundleError, loadModel, type Model } from '../../predict/model.ts';
 import { startServer, type RunningServer } from '../../serve/server.ts';
+import { WorkerRunner, type ModelRunner } from '../../serve/model-runner.ts';
 
 export interface ServeCommandDeps {
   /** Criteria encoder to use instead of the bundle's (tests; its id must still match). */
@@ -23,6 +24,8 @@ interface ServeOptions {
   data?: string;
   encoder?: string;
   timeout: string;
+  workers: string;
+  maxConnections: string;
   log?: boolean;
 }
 
@@ -53,25 +56,38 @@ export function register(program: Command, deps: ServeCommandDeps = {}): void {
     .option('--host <addr>', 'address to bind', '127.0.0.1')
     .option('--data <dir>', 'TOP data directory with aux/drugs and aux/icd (for API v2 records)')
     .option('--encoder <spec>', "criteria encoder spec, when the bundle's recorded one does not resolve here (its id must match)")
-    .option('--timeout <ms>', 'longest a request may wait for and run on the model', '120000')
+    .option('--timeout <ms>', 'longest a request may wait for and run on the model; its work is then stopped', '120000')
+    .option('--workers <n>', 'worker threads running the model (each loads it; the HTTP thread stays free)', '1')
+    .option('--max-connections <n>', 'open connections at most', '256')
     .option('--log', 'log every request (JSON lines on stdout)')
     .addHelpText('after', EXAMPLES)
     .action(async (opts: ServeOptions) => {
       const port = intOption('--port', opts.port, 0, 65535);
       const timeoutMs = intOption('--timeout', opts.timeout, 100, 3_600_000);
+      const workers = intOption('--workers', opts.workers, 1, 16);
+      const maxConnections = intOption('--max-connections', opts.maxConnections, 1, 100_000);
       let model: Model;
+      let runner: ModelRunner | undefined;
       try {
         let encoder = deps.encoder;
         if (!encoder && opts.encoder) encoder = await (await import('../../features/encoder-spec.ts')).loadEncoder(opts.encoder);
         model = await loadModel(opts.model, { encoder, dataDir: opts.data });
+        // An injected encoder object cannot cross into a worker thread: the model then runs on this thread.
+        if (!deps.encoder) {
+          runner = await WorkerRunner.start(
+            { bundleDir: model.dir, dataDir: model.dataDir, ...(opts.encoder ? { encoderSpec: opts.encoder } : {}) },
+            { timeoutMs, maxQueue: 64, workers },
+          );
+        }
       } catch (err) {
         throw new CliError(`--model ${opts.model}: ${err instanceof BundleError ? err.message : (err as Error).message}`);
       }
       let server: RunningServer;
       try {
-        server = await startServer(model, { port, host: opts.host, timeoutMs, logger: !!opts.log });
+        server = await startServer(model, { port, host: opts.host, timeoutMs, logger: !!opts.log, runner, maxConnections });
       } catch (err) {
         model.dispose();
+        await runner?.close();
         throw new CliError(`cannot listen on ${opts.host}:${opts.port}: ${(err as Error).message}`);
       }
       process.stderr.write(`cladmop serve: phase ${model.info.phase} model ${model.info.id.slice(0, 12)} at ${server.url}/ (API: ${server.url}/openapi.json)\n`);
