@@ -10,7 +10,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
+import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse/sync';
+import { parse as parseStream } from 'csv-parse';
 import type { LabelledTrial, OutcomeLabel, Trial } from './trial.ts';
 import { parseNestedStringList, parsePythonStringList, PythonLiteralError } from './python-literal.ts';
 
@@ -391,6 +393,47 @@ function parseNestedListCell(cell: string): string[][] {
     if (err instanceof PythonLiteralError) throw new Error(`not a list of ICD-10 code lists (${err.message})`);
     throw err;
   }
+}
+
+/**
+ * Reads TOP CSV from a byte stream, yielding rows and row errors in file order as they are read: memory holds one
+ * chunk and the rows not yet consumed, not the file (50,000 rows read whole took 1.71 GB, measured). Same rows,
+ * errors and line numbers as `parseTopCsv` on the whole text.
+ */
+export async function* streamTopCsv(input: Readable, source: string, options: TopCsvOptions = {}): AsyncGenerator<TopCsvItem> {
+  const reader = new TopCsvRows(source, options);
+  const parser = parseStream({
+    ...CSV_OPTIONS,
+    on_record: onRecord((r) => reader.record(r.record, r.raw)),
+    on_skip: (err, raw) => void reader.skipped(skipMessage(err), raw ?? ''),
+  });
+  // Nothing is pushed to the readable side (on_record drops every record), but it must flow for 'end'.
+  parser.resume();
+  const ended = new Promise<void>((resolve, reject) => {
+    parser.on('end', resolve);
+    parser.on('error', reject);
+  });
+  let content = false;
+  for await (const chunk of input) {
+    const bytes = chunk as Buffer;
+    if (!content && /\S/.test(bytes.toString('latin1').replace(/^\uFEFF|^\xEF\xBB\xBF/, ''))) content = true;
+    // The write callback runs once the chunk is parsed: the reader then holds its rows, in order.
+    await new Promise<void>((resolve, reject) => parser.write(bytes, (err) => (err ? reject(err) : resolve())));
+    yield* reader.out.splice(0);
+  }
+  parser.end();
+  try {
+    await ended;
+  } catch (err) {
+    yield { error: { file: source, row: 0, line: 0, field: '(csv)', message: `cannot parse CSV: ${(err as Error).message}` } };
+    return;
+  }
+  if (!content) {
+    yield { error: { file: source, row: 0, line: 1, field: '(file)', message: 'file is empty' } };
+    return;
+  }
+  reader.finish();
+  yield* reader.out.splice(0);
 }
 
 /** Reads one TOP CSV file (plain or .gz). */

@@ -69,6 +69,17 @@ export interface ExplainOptions {
   maxSectionChars?: number;
 }
 
+/**
+ * The bounds the CLI and the HTTP service explain with (stated in their output). 8,000 characters of a section
+ * hold every statement the encoder reads (511 tokens, ~2-3 KB); 32 drugs and diseases are 4x the 8 drugs the
+ * model reads.
+ */
+export const BOUNDED_EXPLAIN: Required<Pick<ExplainOptions, 'maxStatements' | 'maxItems' | 'maxSectionChars'>> = {
+  maxStatements: 120,
+  maxItems: 32,
+  maxSectionChars: 8000,
+};
+
 /** The first statements of each section within `maxChars` characters (as criteriaText writes them). */
 function capSections(s: CriteriaStatements, maxChars: number, notes: string[]): CriteriaStatements {
   if (!Number.isFinite(maxChars)) return s;

@@ -4,9 +4,13 @@
  * an unbounded echo doubles an attacker's payload (an 8 KB query name came back twice).
  */
 
-/** C0 and C1 control characters and DEL, written as \n, \t, \r or \xNN / \u{NNNN}; everything else as is. */
-export function escapeControl(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+/**
+ * C0 and C1 control characters and DEL, written as \n, \t, \r or \xNN / \u{NNNN}; everything else as is.
+ * `keepLines` leaves line feeds (and tabs) alone, for multi-line messages written by cladmop itself.
+ */
+export function escapeControl(text: string, { keepLines = false } = {}): string {
+  const pattern = keepLines ? /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g : /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+  return text.replace(pattern, (c) => {
     if (c === '\n') return '\\n';
     if (c === '\t') return '\\t';
     if (c === '\r') return '\\r';

@@ -26,7 +26,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { loadDrugTable } from '../data/drug-table.ts';
 import { loadIcdTable } from '../data/icd-table.ts';
 import type { Model } from '../predict/model.ts';
-import type { ExplainOptions } from '../predict/explain.ts';
+import { BOUNDED_EXPLAIN } from '../predict/explain.ts';
 import type { Prediction } from '../predict/predict.ts';
 import { isCtgovValue, parseJsonRecord, type InputError, type PredictInput } from '../predict/inputs.ts';
 import { REPO_ROOT } from '../data/splits.ts';
@@ -64,12 +64,7 @@ export interface ServerOptions {
 }
 
 /** Bounds of an explanation over HTTP (stated in each response as `explanation.limits`). */
-export const EXPLAIN_LIMITS: Required<Pick<ExplainOptions, 'maxStatements' | 'maxItems' | 'maxSectionChars'>> = {
-  maxStatements: 120,
-  maxItems: 32,
-  // The encoder reads 511 tokens of a section (~2-3 KB of criteria); 8,000 characters keep every statement it reads.
-  maxSectionChars: 8000,
-};
+export const EXPLAIN_LIMITS = BOUNDED_EXPLAIN;
 
 export class HttpError extends Error {
   constructor(
