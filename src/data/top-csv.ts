@@ -74,10 +74,15 @@ const CSV_OPTIONS = {
   // Each record's source text: line numbers are counted from it (see TopCsvRows), and a broken record is re-read
   // from it line by line.
   raw: true,
-  // A quote never closed in a 6 GB file would otherwise grow one field until memory runs out. TOP's largest
-  // criteria cell is ~40 KB; a 1 MB criteria cell is tested to read.
-  max_record_size: 16 * 1024 * 1024,
 } as const;
+
+/**
+ * A streamed record longer than this stops the read (a quote never closed in a 6 GB file would otherwise grow
+ * one field until memory runs out). TOP's largest criteria cell is ~40 KB; a 1 MB cell is tested to read.
+ * (csv-parse's own max_record_size is not used: past it, csv-parse re-reports the same record on every chunk,
+ * which made a 20 MB file take 22 s, measured.)
+ */
+export const MAX_STREAMED_RECORD_BYTES = 4 * 1024 * 1024;
 
 /** An `on_record` hook that sees each record with its raw text (csv-parse's types assume neither) and drops it. */
 export const onRecord = (f: (r: { record: string[]; raw: string }) => void) =>
@@ -89,7 +94,6 @@ export const onRecord = (f: (r: { record: string[]; raw: string }) => void) =>
 /** A csv-parse error as a row error message (its own line numbers count CRs inside quotes, so they are dropped). */
 export function skipMessage(err: (Error & { code?: string }) | undefined): string {
   if (err?.code === 'CSV_QUOTE_NOT_CLOSED') return 'Quote Not Closed: a quoted cell is opened and never closed';
-  if (err?.code === 'CSV_MAX_RECORD_SIZE') return `a record longer than ${CSV_OPTIONS.max_record_size} characters (a quote left open?)`;
   return (err?.message ?? 'unreadable CSV record').replace(/ at line \d+/g, '');
 }
 
@@ -103,6 +107,11 @@ const leadingLineEnds = (text: string) => countLineEnds(/^[\r\n]*/.exec(text)![0
 class LineTracker {
   private pendingCr = false;
   constructor(private lines = 0) {}
+
+  /** The line after the last record fed. */
+  peekLine(): number {
+    return this.lines + 1;
+  }
 
   /** The line where `raw` (the next record's text) starts its record. */
   next(raw: string): number {
@@ -153,6 +162,21 @@ export class TopCsvRows {
   /** Whether a header was read (an input with none gets one error at `finish`). */
   get started(): boolean {
     return this.header !== null;
+  }
+
+  /**
+   * The reading stops at the record that starts after the last one fed (it grew past a limit): say so, naming
+   * the row and line where the unread part begins.
+   */
+  stopHere(why: string): void {
+    const line = this.lines.peekLine();
+    if (!this.header) {
+      if (!this.fatal) this.fileError(line, '(header)', `no header row: ${why}`);
+      this.fatal = true;
+      return;
+    }
+    this.out.push({ error: { file: this.source, row: this.row + 1, line, field: '(csv)', message: `${why}; the rest of the file, from line ${line} on, was not read` } });
+    this.fatal = true;
   }
 
   /** A record csv-parse read. */
@@ -402,10 +426,17 @@ function parseNestedListCell(cell: string): string[][] {
  */
 export async function* streamTopCsv(input: Readable, source: string, options: TopCsvOptions = {}): AsyncGenerator<TopCsvItem> {
   const reader = new TopCsvRows(source, options);
+  let fed = 0;
   const parser = parseStream({
     ...CSV_OPTIONS,
-    on_record: onRecord((r) => reader.record(r.record, r.raw)),
-    on_skip: (err, raw) => void reader.skipped(skipMessage(err), raw ?? ''),
+    on_record: onRecord((r) => {
+      fed++;
+      reader.record(r.record, r.raw);
+    }),
+    on_skip: (err, raw) => {
+      fed++;
+      reader.skipped(skipMessage(err), raw ?? '');
+    },
   });
   // Nothing is pushed to the readable side (on_record drops every record), but it must flow for 'end'.
   parser.resume();
@@ -414,12 +445,23 @@ export async function* streamTopCsv(input: Readable, source: string, options: To
     parser.on('error', reject);
   });
   let content = false;
+  // Bytes read since the last record ended (at most: a record may end anywhere in the chunk that fed it).
+  let open = 0;
   for await (const chunk of input) {
     const bytes = chunk as Buffer;
     if (!content && /\S/.test(bytes.toString('latin1').replace(/^\uFEFF|^\xEF\xBB\xBF/, ''))) content = true;
+    const before = fed;
     // The write callback runs once the chunk is parsed: the reader then holds its rows, in order.
     await new Promise<void>((resolve, reject) => parser.write(bytes, (err) => (err ? reject(err) : resolve())));
+    open = fed === before ? open + bytes.length : bytes.length;
     yield* reader.out.splice(0);
+    if (open > MAX_STREAMED_RECORD_BYTES) {
+      reader.stopHere(`a record longer than ${MAX_STREAMED_RECORD_BYTES} bytes starts here (a quote left open, or not a CSV file?)`);
+      yield* reader.out.splice(0);
+      parser.destroy();
+      if ('destroy' in input && typeof input.destroy === 'function') input.destroy();
+      return;
+    }
   }
   parser.end();
   try {
