@@ -19,6 +19,18 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerCommands(program);
+  // Not a command, but what users type (the README and the web page speak of explanations): point to the option.
+  program
+    .command('explain', { hidden: true })
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .argument('[args...]')
+    .action(() => {
+      throw new CliError(
+        'there is no `explain` command: explanations come from `cladmop predict --explain`, e.g.\n' +
+          '  $ cladmop predict --model results/phase_I/model --input test/fixtures/ctgov/study-phase2-oncology.json --explain --format ndjson',
+      );
+    });
   return program;
 }
 
