@@ -237,9 +237,18 @@ export class TopCsvRows {
     const body = raw.replace(/^[\r\n]+/, '').replace(/[\r\n]+$/, '');
     const multiLine = LINE_END.test(body);
     LINE_END.lastIndex = 0;
-    if (multiLine && depth < 8 && (record.length !== this.header.length || this.swallowsRecords(body))) {
-      const why = record.length !== this.header.length ? `has ${record.length} fields, header has ${this.header.length}` : 'holds lines that start records (a quote left open?)';
+    const swallows = multiLine && this.swallowsRecords(body);
+    if (multiLine && depth < 8 && (record.length !== this.header.length || swallows)) {
+      const why = record.length !== this.header.length ? `has ${record.length} fields, header has ${this.header.length}` : 'holds a line that starts another record (a quote left open?)';
       if (this.recover(body, line, why, depth)) return;
+      if (swallows) {
+        // The record it swallowed ends beyond this one: neither can be read, but the loss must not be silent
+        // (accepting this row would also give it the other row's text as criteria).
+        const last = line + countLineEnds(body);
+        this.row++;
+        this.out.push({ error: { file: this.source, row: this.row, line, field: '(csv)', message: `${why}: lines ${line}-${last} could not be read as a row and were skipped` } });
+        return;
+      }
     }
     this.check(record, line);
   }
