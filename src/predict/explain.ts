@@ -3,8 +3,8 @@
  *
  *  - Criteria: each inclusion/exclusion statement is left out in turn; the criteria text is rebuilt from the
  *    remaining statements in the format `parseCriteria` reads ("Inclusion Criteria:" / "Exclusion Criteria:"
- *    headers, one "- " bullet per statement). The full rebuilt text and every variant are encoded in one
- *    batched `encodeMany` call, then scored in batches.
+ *    headers, one "- " bullet per statement). The full rebuilt text and the variants are encoded in batched
+ *    `encodeMany` calls of EXPLAIN_CHUNK variants (one call for up to 16 statements), each scored before the next.
  *  - Drugs: each drug is left out (its name token and, when the drug table attributes a structure in the
  *    trial's SMILES to it, that molecule too, unless another remaining drug has the same structure).
  *  - Diseases: each condition is left out with its ICD-10 codes.
@@ -93,6 +93,9 @@ function capSections(s: CriteriaStatements, maxChars: number, notes: string[]): 
   return { inclusion: cap(s.inclusion, 'inclusion'), exclusion: cap(s.exclusion, 'exclusion') };
 }
 
+/** Statement variants encoded and scored together (see explain). */
+const EXPLAIN_CHUNK = 16;
+
 /** Criteria text in the format parseCriteria reads, from statements. A section without statements is left out. */
 export function criteriaText(s: CriteriaStatements): string {
   const parts: string[] = [];
@@ -154,9 +157,11 @@ export async function explain(model: Model, trial: InputLike, options: ExplainOp
       exclusion: s.section === 'exclusion' ? parsed.exclusion.filter((_, i) => i !== s.index) : parsed.exclusion,
     }),
   );
-  // One batched encoder call: the original text (the prediction), the rebuilt text (the reference), the variants.
-  const encoded = (await model.encoder.encodeMany([t.criteria, rebuilt, ...variants])).map(roundLikeCache);
-  const [original, reference, ...withoutStatement] = encoded;
+  // The original text (the prediction), the rebuilt text (the reference) and the first statement variants in one
+  // encoder call; further variants are encoded and scored in chunks below, so that their hidden states (~2.4 MB
+  // each at 1,022 tokens) are not all held at once: one 120-statement explanation grew the process by ~400 MB
+  // that it never gave back (measured).
+  const [original, reference, ...firstVariants] = (await model.encoder.encodeMany([t.criteria, rebuilt, ...variants.slice(0, EXPLAIN_CHUNK)])).map(roundLikeCache);
 
   const dm = trialDm(model, input);
   // Placebo-like entries are dropped by the features anyway: leaving them out changes nothing.
@@ -183,11 +188,17 @@ export async function explain(model: Model, trial: InputLike, options: ExplainOp
   const inputs: TrialInput[] = [
     { criteria: original, dm },
     { criteria: reference, dm },
-    ...withoutStatement.map((criteria) => ({ criteria, dm })),
     ...drugVariants.map((v) => ({ criteria: reference, dm: v.dm })),
     ...diseaseVariants.map((v) => ({ criteria: reference, dm: v.dm })),
   ];
-  const p = await model.score(inputs);
+  const scored = await model.score(inputs);
+  const withoutStatementP: number[] = [...(await model.score(firstVariants.map((criteria) => ({ criteria, dm }))))];
+  for (let s = EXPLAIN_CHUNK; s < variants.length; s += EXPLAIN_CHUNK) {
+    const chunk = (await model.encoder.encodeMany(variants.slice(s, s + EXPLAIN_CHUNK))).map(roundLikeCache);
+    withoutStatementP.push(...(await model.score(chunk.map((criteria) => ({ criteria, dm })))));
+  }
+  // Probabilities in the order read below: all, reference, statements, drugs, diseases.
+  const p = [scored[0], scored[1], ...withoutStatementP, ...scored.slice(2)];
   const prediction = buildPrediction(model, input, original, dm, p[0]);
   const ref = p[1];
   if (Math.abs(ref - p[0]) > 1e-6) notes.push(`the criteria rebuilt from the statements score ${ref.toFixed(4)} (the original text ${p[0].toFixed(4)}); deltas are relative to the rebuilt text`);
