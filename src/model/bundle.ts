@@ -107,7 +107,7 @@ export function readBundleFile(dir: string, name: unknown, expectedBytes: number
   if (!st.isFile()) throw new BundleError(`${dir}: ${name} is not a regular file; refused`);
   if (st.size > maxBytes) throw new BundleError(`${dir}: ${name} has ${st.size} bytes, more than the ${maxBytes} a bundle file may have`);
   if (expectedBytes !== undefined && st.size !== expectedBytes) {
-    throw new BundleError(`${dir}: ${name} has ${st.size} bytes but config.json says ${expectedBytes}: the file is corrupted or was changed`);
+    throw new BundleError(`${dir}: ${name} is corrupted or was changed (${st.size} bytes, config.json says ${expectedBytes})`);
   }
   // Read what was checked: the file may not grow between the stat and the read.
   const fd = openSync(real, 'r');
