@@ -151,6 +151,30 @@ export function evaluateTargets(benchmarks: Record<string, BenchEntry>, d: Recor
         : `that run was not a default phase I run (phases ${(m(rp).phases as string[]).join(', ') || '?'}${m(rp).quick ? ', --quick' : ''})`,
     });
   } else out.push({ target: 'reproduce --phase I end to end', threshold: '<= 15 min', measured: '–', status: 'not measured', note: rp?.reason ?? 'not run' });
+  // 4b. The service under hostile input (issue 16).
+  const ho = benchmarks.hostile;
+  if (ok(ho)) {
+    const h = m(ho).healthzDuringExplainMs;
+    out.push({
+      target: '/healthz p99 while the heaviest allowed explanation runs',
+      threshold: '<= 100 ms',
+      measured: `${fmt(h.p99, 1)} ms (p50 ${fmt(h.p50, 1)}, max ${fmt(h.max, 1)}, n ${h.n})`,
+      status: h.p99 <= 100 ? 'pass' : 'miss',
+      note: `the explanation took ${fmt(m(ho).heaviestExplain.seconds, 1)} s (status ${m(ho).heaviestExplain.status})`,
+    });
+    const r = m(ho).rssMb;
+    out.push({
+      target: `Server RSS after ${m(ho).requests} hostile requests`,
+      threshold: 'within 10% of the start',
+      measured: `${fmt(r.ratio, 3)}x (${r.start} -> peak ${r.peak} -> ${r.end} MB)`,
+      status: Math.abs(r.ratio - 1) <= 0.1 ? 'pass' : 'miss',
+      note: `${m(ho).serverErrors} 5xx other than 503`,
+    });
+  } else {
+    const why = ho?.reason ?? 'not run';
+    out.push({ target: '/healthz p99 while the heaviest allowed explanation runs', threshold: '<= 100 ms', measured: '–', status: 'not measured', note: why });
+    out.push({ target: 'Server RSS after hostile requests', threshold: 'within 10% of the start', measured: '–', status: 'not measured', note: why });
+  }
   // 5. Peak RSS.
   if (d.peakRssMB !== null) {
     const mb = d.peakRssMB as number;
@@ -202,6 +226,11 @@ export function headline(b: BenchEntry): string {
         `${x.connections} clients for ${x.durationSeconds} s: ${x.requests.toLocaleString('en-US')} requests (${fmt(x.requestsPerSecond, 1)}/s), statuses ${Object.entries(x.statusCounts as Record<string, number>).map(([k, v]) => `${k} x${v}`).join(', ')}; ` +
         `${x.serverErrors} 5xx, ${Object.keys(x.unexpected).length === 0 ? 'every request got its expected status' : `unexpected statuses: ${JSON.stringify(x.unexpected)}`}; ` +
         `predict latency p50 ${fmt(x.latencyMs.p50, 0)} ms, p90 ${fmt(x.latencyMs.p90, 0)}, p99 ${fmt(x.latencyMs.p99, 0)}; RSS ${x.rssMb.before} -> peak ${x.rssMb.peak} MB`
+      );
+    case 'hostile':
+      return (
+        `${x.requests} hostile requests in ${fmt(x.mixSeconds, 1)} s: server RSS ${x.rssMb.start} -> peak ${x.rssMb.peak} -> ${x.rssMb.end} MB (${fmt(x.rssMb.ratio, 3)}x), ${x.serverErrors} 5xx other than 503; ` +
+        `/healthz during the heaviest explanation (${fmt(x.heaviestExplain.seconds, 1)} s): p50 ${fmt(x.healthzDuringExplainMs.p50, 1)}, p99 ${fmt(x.healthzDuringExplainMs.p99, 1)}, max ${fmt(x.healthzDuringExplainMs.max, 1)} ms`
       );
     case 'reproduce':
       if (!x.measured) return 'not measured';

@@ -63,6 +63,7 @@ export const BENCHMARKS: BenchSpec[] = [
   },
   { name: 'predict', file: 'bench/predict.ts', attempts: [[]], timeoutMinutes: 30 },
   { name: 'load', file: 'bench/load.ts', attempts: [[]], timeoutMinutes: 10 },
+  { name: 'hostile', file: 'bench/hostile.ts', attempts: [[]], timeoutMinutes: 20 },
   { name: 'reproduce', file: 'bench/reproduce.ts', attempts: [[]], timeoutMinutes: 2 },
 ];
 

@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands/index.ts';
 import { CliError } from './cli-error.ts';
 import { VERSION } from '../settings.ts';
+import { escapeControl } from '../runtime/safe-text.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -19,6 +20,18 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerCommands(program);
+  // Not a command, but what users type (the README and the web page speak of explanations): point to the option.
+  program
+    .command('explain', { hidden: true })
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .argument('[args...]')
+    .action(() => {
+      throw new CliError(
+        'there is no `explain` command: explanations come from `cladmop predict --explain`, e.g.\n' +
+          '  $ cladmop predict --model results/phase_I/model --input test/fixtures/ctgov/study-phase2-oncology.json --explain --format ndjson',
+      );
+    });
   return program;
 }
 
@@ -33,7 +46,8 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     if (err instanceof CliError) {
-      process.stderr.write(`cladmop: ${err.message}\n`);
+      // Messages quote file names, cells and lines of the input: raw escape codes must not reach the terminal.
+      process.stderr.write(`cladmop: ${escapeControl(err.message, { keepLines: true })}\n`);
       process.exitCode = err.exitCode;
       return;
     }
@@ -41,7 +55,7 @@ export async function main(argv: string[]): Promise<void> {
     // when debugging cladmop itself.
     const debug = !!process.env.CLADMOP_DEBUG;
     const text = err instanceof Error ? (debug ? (err.stack ?? err.message) : err.message) : String(err);
-    process.stderr.write(`cladmop: ${text}${debug ? '' : '\n(set CLADMOP_DEBUG=1 for a stack trace)'}\n`);
+    process.stderr.write(`cladmop: ${escapeControl(text, { keepLines: true })}${debug ? '' : '\n(set CLADMOP_DEBUG=1 for a stack trace)'}\n`);
     process.exitCode = 1;
   }
 }

@@ -92,22 +92,35 @@ test('line numbers stay right after blank lines between records', () => {
   assert.deepEqual(errors.map((e) => [e.row, e.line, e.field]), [[2, 7, 'nctid']]);
 });
 
-test('CSV-level damage: a stray quote is text, an unclosed quote loses only the rows after it', () => {
+test('CSV-level damage: a stray quote is text, an unclosed quote costs only its own row, and the error names the lines lost', () => {
   const header = 'nctid,label,phase,diseases,icdcodes,drugs,smiless,criteria\n';
   const row = (id: string, criteria: string) => `${id},1,phase 1,[],[],[],[],${criteria}\n`;
   // Python's csv module reads a quote inside an unquoted field as a character; so do we.
   const stray = parseTopCsv(header + row('NCT00000001', 'age 5" or more') + row('NCT00000002', 'x'), 'stray.csv');
   assert.deepEqual(stray.errors, []);
   assert.equal(stray.rows[0].trial.criteria, 'age 5" or more');
-  // An opening quote that is never closed swallows the rest of the file: the rows before it survive.
+  // An opening quote that is never closed swallows the rest of the file; the reader resumes at the next line that
+  // starts a record, so only the broken row is lost, and the error says which lines. (It cost the rows after it.)
   const open = parseTopCsv(header + row('NCT00000001', 'x') + row('NCT00000002', '"never closed') + row('NCT00000003', 'y'), 'open.csv');
   assert.deepEqual(
     open.rows.map((r) => r.trial.nctid),
-    ['NCT00000001'],
+    ['NCT00000001', 'NCT00000003'],
   );
   assert.equal(open.errors.length, 1);
   assert.deepEqual([open.errors[0].row, open.errors[0].line, open.errors[0].field], [2, 3, '(csv)']);
-  assert.match(open.errors[0].message, /Quote Not Closed/);
+  assert.match(open.errors[0].message, /Quote Not Closed: a quoted cell is opened and never closed: line 3 could not be read as a row and was skipped; reading resumed at line 4/);
+  // The quote closes later, in a quoted cell of the next row: the merged record has too many fields (the row
+  // after the broken one was lost silently before).
+  const merged = parseTopCsv(header + row('NCT00000001', '"a\nb"') + row('NCT00000002', '"broken') + row('NCT00000003', '"c"') + row('NCT00000004', 'd'), 'merged.csv');
+  assert.deepEqual(
+    merged.rows.map((r) => r.trial.nctid),
+    ['NCT00000001', 'NCT00000003', 'NCT00000004'],
+  );
+  assert.deepEqual(merged.errors.map((e) => [e.row, e.line, e.field]), [[2, 4, '(csv)']]);
+  assert.match(merged.errors[0].message, /line 4 could not be read as a row and was skipped; reading resumed at line 5/);
+  // Rows keep their own numbers after the broken one.
+  const later = parseTopCsv(header + row('NCT00000001', '"broken') + row('NCT00000002', 'x') + row('NCT0000003', 'y'), 'later.csv');
+  assert.deepEqual(later.errors.map((e) => [e.row, e.line, e.field]), [[1, 2, '(csv)'], [3, 4, 'nctid']]);
 });
 
 test('empty file, header only, missing column', () => {

@@ -24,12 +24,38 @@ export function cacheKey(encoderId: string, text: string): string {
   return createHash('sha256').update(encoderId).update('\0').update(text).digest('hex');
 }
 
+export interface EmbeddingCacheOptions {
+  /**
+   * Treat the cache as an optimisation only (prediction): when it cannot be read or written (a read-only or
+   * invalid directory, an entry replaced by a directory), warn once and go on without it, instead of failing the
+   * run. Training keeps the default (false): it relies on entries it wrote being there.
+   */
+  bestEffort?: boolean;
+  /** Where the one warning goes (default: stderr). */
+  warn?: (message: string) => void;
+}
+
 export class EmbeddingCache {
   readonly dir: string;
+  /** Set when a best-effort cache gave up: it then reads and writes nothing. */
+  disabled: string | null = null;
 
-  constructor(root: string, readonly encoderId: string) {
+  constructor(
+    root: string,
+    readonly encoderId: string,
+    private readonly options: EmbeddingCacheOptions = {},
+  ) {
     // One folder per encoder keeps `du` per encoder easy and lets a user delete one encoder's cache.
     this.dir = path.join(root, createHash('sha256').update(encoderId).digest('hex').slice(0, 16));
+  }
+
+  /** A best-effort cache stops at its first failure (with one warning); otherwise the error is thrown. */
+  private failed(err: unknown, what: string): void {
+    if (!this.options.bestEffort) throw err;
+    const e = err as NodeJS.ErrnoException;
+    this.disabled = `${what}: ${e.code ?? e.message}`;
+    const message = `embedding cache ${this.dir} is unusable (${this.disabled}); continuing without it (set CLADMOP_CACHE to a writable directory, or pass --no-cache)`;
+    (this.options.warn ?? ((m: string) => process.stderr.write(`cladmop: warning: ${m}\n`)))(message);
   }
 
   private file(key: string): string {
@@ -38,6 +64,7 @@ export class EmbeddingCache {
 
   /** The cached entry, or null when absent. A corrupt entry is deleted and reported as absent. */
   get(text: string): EncodedCriteria | null {
+    if (this.disabled) return null;
     const key = cacheKey(this.encoderId, text);
     const file = this.file(key);
     if (!existsSync(file)) return null;
@@ -45,10 +72,15 @@ export class EmbeddingCache {
       return decodeEntry(readFileSync(file), this.encoderId, key);
     } catch (err) {
       if (err instanceof CacheEntryCorrupt) {
-        rmSync(file, { force: true });
+        try {
+          rmSync(file, { force: true });
+        } catch (rmErr) {
+          this.failed(rmErr, 'cannot remove a corrupt entry');
+        }
         return null;
       }
-      throw err;
+      this.failed(err, 'cannot read an entry');
+      return null;
     }
   }
 
@@ -79,10 +111,15 @@ export class EmbeddingCache {
   }
 
   put(text: string, value: EncodedCriteria): void {
+    if (this.disabled) return;
     const key = cacheKey(this.encoderId, text);
     const file = this.file(key);
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileAtomic(file, encodeEntry(value, this.encoderId, key));
+    try {
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileAtomic(file, encodeEntry(value, this.encoderId, key));
+    } catch (err) {
+      this.failed(err, 'cannot write an entry');
+    }
   }
 
   /** Number of entries and bytes on disk. */

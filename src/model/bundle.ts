@@ -8,7 +8,7 @@
  * its LoRA adapters and head (`members.<i>.lora.*`, `members.<i>.head.*`); a prediction averages the members'
  * probabilities, exactly as the reported ensemble does. Schema 1 (one model: `base.*` + `lora.*`) is still read.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { writeFileAtomic } from '../runtime/atomic-write.ts';
@@ -177,13 +177,62 @@ export function saveLexicalBundle(input: SaveLexicalBundleInput): BundleConfig {
   return config;
 }
 
+/** config.json at most this large (a real one is ~2 KB). */
+export const MAX_BUNDLE_CONFIG_BYTES = 1024 * 1024;
+/** A file a bundle lists, at most this large (weights are ~15 MB). */
+export const MAX_BUNDLE_FILE_BYTES = 1024 * 1024 * 1024;
+
+/**
+ * The bytes of a file a bundle's config.json lists, read only once it is known to be a regular file inside the
+ * bundle directory whose size is the one recorded (and at most `maxBytes`). Why: an entry
+ * "../../../../etc/passwd" was read (and its hash prefix printed), an entry or a symlink naming /dev/zero read
+ * gigabytes, a FIFO entry hung the load (issue 16). Exported for every bundle layout to use.
+ */
+export function readBundleFile(dir: string, name: unknown, expectedBytes: number | undefined, maxBytes = MAX_BUNDLE_FILE_BYTES): Buffer {
+  const shown = JSON.stringify(String(name)).slice(0, 120);
+  if (typeof name !== 'string' || name === '' || path.isAbsolute(name) || name.split(/[\\/]/).includes('..') || name.includes('\0')) {
+    throw new BundleError(`${dir}: config.json lists the file ${shown}, which is not a plain name inside the bundle directory`);
+  }
+  let real: string;
+  let realDir: string;
+  try {
+    realDir = realpathSync(dir);
+    real = realpathSync(path.join(dir, name));
+  } catch {
+    throw new BundleError(`${dir}: ${name} is missing`);
+  }
+  if (!real.startsWith(realDir + path.sep)) throw new BundleError(`${dir}: ${name} resolves outside the bundle directory (a link?); refused`);
+  const st = statSync(real);
+  if (!st.isFile()) throw new BundleError(`${dir}: ${name} is not a regular file; refused`);
+  if (st.size > maxBytes) throw new BundleError(`${dir}: ${name} has ${st.size} bytes, more than the ${maxBytes} a bundle file may have`);
+  if (expectedBytes !== undefined && st.size !== expectedBytes) {
+    throw new BundleError(`${dir}: ${name} is corrupted or was changed (${st.size} bytes, config.json says ${expectedBytes})`);
+  }
+  // Read what was checked: the file may not grow between the stat and the read.
+  const fd = openSync(real, 'r');
+  try {
+    const size = Math.min(fstatSync(fd).size, maxBytes);
+    const buf = Buffer.alloc(size);
+    let off = 0;
+    while (off < size) {
+      const n = readSync(fd, buf, off, size - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    return buf.subarray(0, off);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Reads and checks a bundle; throws BundleError saying what is wrong. */
 export function loadBundle(dir: string): LoadedBundle {
   const configFile = path.join(dir, 'config.json');
   if (!existsSync(configFile)) throw new BundleError(`${dir} is not a cladmop model bundle: config.json is missing`);
   let config: BundleConfig;
+  const configBytes = readBundleFile(dir, 'config.json', undefined, MAX_BUNDLE_CONFIG_BYTES);
   try {
-    config = JSON.parse(readFileSync(configFile, 'utf8')) as BundleConfig;
+    config = JSON.parse(configBytes.toString('utf8')) as BundleConfig;
   } catch (err) {
     throw new BundleError(`${configFile} is not valid JSON (${(err as Error).message})`);
   }
@@ -191,12 +240,13 @@ export function loadBundle(dir: string): LoadedBundle {
   if (!READABLE_SCHEMAS.includes(config.schemaVersion)) {
     throw new BundleError(`${configFile}: schema version ${config.schemaVersion} is not supported (this cladmop reads versions ${READABLE_SCHEMAS.join(' and ')})`);
   }
-  for (const [name, expected] of Object.entries(config.files ?? {})) {
-    const file = path.join(dir, name);
-    if (!existsSync(file)) throw new BundleError(`${dir}: ${name} is missing`);
-    const bytes = readFileSync(file);
+  if (typeof config.files !== 'object' || config.files === null || Array.isArray(config.files)) throw new BundleError(`${configFile}: "files" must be an object of file name -> { sha256, bytes }`);
+  const contents = new Map<string, Buffer>();
+  for (const [name, expected] of Object.entries(config.files)) {
+    const bytes = readBundleFile(dir, name, typeof expected?.bytes === 'number' ? expected.bytes : undefined);
+    contents.set(name, bytes);
     const got = sha256(bytes);
-    if (got !== expected.sha256) throw new BundleError(`${dir}: ${name} is corrupted or was changed (sha256 ${got.slice(0, 12)}…, config.json says ${expected.sha256.slice(0, 12)}…)`);
+    if (got !== expected?.sha256) throw new BundleError(`${dir}: ${name} is corrupted or was changed (sha256 ${got.slice(0, 12)}…, config.json says ${String(expected?.sha256).slice(0, 12)}…)`);
   }
   const lexicalOnly = config.kind === 'tfidf-lr';
   if (config.kind !== undefined && config.kind !== 'cladmop' && !lexicalOnly) throw new BundleError(`${configFile}: kind ${JSON.stringify(config.kind)} is not known (cladmop or tfidf-lr)`);
@@ -204,13 +254,14 @@ export function loadBundle(dir: string): LoadedBundle {
   if ((!lexicalOnly && !config.files?.['weights.safetensors']) || !config.files?.['icd_vocabulary.json']) {
     throw new BundleError(`${configFile}: files must list ${lexicalOnly ? '' : 'weights.safetensors and '}icd_vocabulary.json`);
   }
-  const icdVocabulary = JSON.parse(readFileSync(path.join(dir, 'icd_vocabulary.json'), 'utf8')) as string[];
+  // The checked bytes, not a second read of the path (which could have been swapped since).
+  const icdVocabulary = JSON.parse(contents.get('icd_vocabulary.json')!.toString('utf8')) as string[];
   let lexical: LexicalState | null = null;
   if (config.lexical) {
     if (config.schemaVersion < 2) throw new BundleError(`${configFile}: a lexical level needs schema version 2`);
-    if (!config.files['lexical.json']) throw new BundleError(`${configFile}: lexical is set but files does not list lexical.json`);
+    if (!contents.has('lexical.json')) throw new BundleError(`${configFile}: lexical is set but files does not list lexical.json`);
     try {
-      lexical = JSON.parse(readFileSync(path.join(dir, 'lexical.json'), 'utf8')) as LexicalState;
+      lexical = JSON.parse(contents.get('lexical.json')!.toString('utf8')) as LexicalState;
     } catch (err) {
       throw new BundleError(`${dir}: lexical.json is not valid JSON (${(err as Error).message})`);
     }

@@ -3,8 +3,8 @@
  *
  *  - Criteria: each inclusion/exclusion statement is left out in turn; the criteria text is rebuilt from the
  *    remaining statements in the format `parseCriteria` reads ("Inclusion Criteria:" / "Exclusion Criteria:"
- *    headers, one "- " bullet per statement). The full rebuilt text and every variant are encoded in one
- *    batched `encodeMany` call, then scored in batches.
+ *    headers, one "- " bullet per statement). The full rebuilt text and the variants are encoded in batched
+ *    `encodeMany` calls of EXPLAIN_CHUNK variants (one call for up to 16 statements), each scored before the next.
  *  - Drugs: each drug is left out (its name token and, when the drug table attributes a structure in the
  *    trial's SMILES to it, that molecule too, unless another remaining drug has the same structure).
  *  - Diseases: each condition is left out with its ICD-10 codes.
@@ -61,7 +61,43 @@ export interface ExplainOptions {
   maxStatements?: number;
   /** Length of topPositive/topNegative; default 5. */
   top?: number;
+  /** At most this many drugs and this many diseases are attributed (the first ones); default all. */
+  maxItems?: number;
+  /**
+   * Statements of a section past its first `maxSectionChars` characters are neither attributed nor part of the
+   * rebuilt reference text; default all. Why: the encoder reads only the first `maxTokensPerSection` tokens of a
+   * section, yet every leave-one-out variant is re-encoded whole, so a 200 KB criteria text made one explanation
+   * cost 14 s and 1 GB of memory (measured) for statements the model never reads.
+   */
+  maxSectionChars?: number;
 }
+
+/**
+ * The bounds the CLI and the HTTP service explain with (stated in their output). 8,000 characters of a section
+ * hold every statement the encoder reads (511 tokens, ~2-3 KB); 32 drugs and diseases are 4x the 8 drugs the
+ * model reads.
+ */
+export const BOUNDED_EXPLAIN: Required<Pick<ExplainOptions, 'maxStatements' | 'maxItems' | 'maxSectionChars'>> = {
+  maxStatements: 120,
+  maxItems: 32,
+  maxSectionChars: 8000,
+};
+
+/** The first statements of each section within `maxChars` characters (as criteriaText writes them). */
+function capSections(s: CriteriaStatements, maxChars: number, notes: string[]): CriteriaStatements {
+  if (!Number.isFinite(maxChars)) return s;
+  const cap = (xs: string[], name: string) => {
+    let used = 0;
+    let n = 0;
+    while (n < xs.length && used + xs[n].length + 3 <= maxChars) used += xs[n++].length + 3;
+    if (n < xs.length) notes.push(`${name}: the ${xs.length - n} statement(s) after the first ${maxChars} characters were not attributed (the encoder reads only the first tokens of a section)`);
+    return xs.slice(0, n);
+  };
+  return { inclusion: cap(s.inclusion, 'inclusion'), exclusion: cap(s.exclusion, 'exclusion') };
+}
+
+/** Statement variants encoded and scored together (see explain). */
+const EXPLAIN_CHUNK = 16;
 
 /** Criteria text in the format parseCriteria reads, from statements. A section without statements is left out. */
 export function criteriaText(s: CriteriaStatements): string {
@@ -102,7 +138,7 @@ export async function explain(model: Model, trial: InputLike, options: ExplainOp
   if (reason) return empty(refusedPrediction(model, input, reason));
 
   const t = input.trial;
-  const parsed = parseCriteria(t.criteria);
+  const parsed = capSections(parseCriteria(t.criteria), options.maxSectionChars ?? Infinity, notes);
   const maxStatements = options.maxStatements ?? 120;
   const all: { section: 'inclusion' | 'exclusion'; index: number; text: string }[] = [
     ...parsed.inclusion.map((text, index) => ({ section: 'inclusion' as const, index, text })),
@@ -124,13 +160,18 @@ export async function explain(model: Model, trial: InputLike, options: ExplainOp
       exclusion: s.section === 'exclusion' ? parsed.exclusion.filter((_, i) => i !== s.index) : parsed.exclusion,
     }),
   );
-  // One batched encoder call: the original text (the prediction), the rebuilt text (the reference), the variants.
-  const encoded = (await model.encoder.encodeMany([t.criteria, rebuilt, ...variants])).map(roundLikeCache);
-  const [original, reference, ...withoutStatement] = encoded;
+  // The original text (the prediction), the rebuilt text (the reference) and the first statement variants in one
+  // encoder call; further variants are encoded and scored in chunks below, so that their hidden states (~2.4 MB
+  // each at 1,022 tokens) are not all held at once: one 120-statement explanation grew the process by ~400 MB
+  // that it never gave back (measured).
+  const [original, reference, ...firstVariants] = (await model.encoder.encodeMany([t.criteria, rebuilt, ...variants.slice(0, EXPLAIN_CHUNK)])).map(roundLikeCache);
 
   const dm = trialDm(model, input);
   // Placebo-like entries are dropped by the features anyway: leaving them out changes nothing.
-  const drugs = [...new Set(dropPlacebo(t.drugs))];
+  const maxItems = options.maxItems ?? Infinity;
+  const allDrugs = [...new Set(dropPlacebo(t.drugs))];
+  const drugs = allDrugs.slice(0, maxItems);
+  if (drugs.length < allDrugs.length) notes.push(`${allDrugs.length} drugs; the first ${drugs.length} were attributed`);
   const drugVariants = drugs.map((drug) => {
     const removed = structuresOf(model, input, drug);
     const keptDrugs = t.drugs.filter((d) => d !== drug);
@@ -140,7 +181,8 @@ export async function explain(model: Model, trial: InputLike, options: ExplainOp
     const without: Trial = { ...t, drugs: keptDrugs, smiles: t.smiles.filter((s) => !drop.includes(s.trim())) };
     return { drug, drop, trial: without, dm: trialDm(model, { ...input, trial: without }) };
   });
-  const diseaseVariants = t.diseases.map((disease, i) => {
+  if (t.diseases.length > maxItems) notes.push(`${t.diseases.length} diseases; the first ${maxItems} were attributed`);
+  const diseaseVariants = t.diseases.slice(0, maxItems).map((disease, i) => {
     const without: Trial = { ...t, diseases: t.diseases.filter((_, j) => j !== i), icdcodes: t.icdcodes.filter((_, j) => j !== i) };
     return { disease, codes: t.icdcodes[i] ?? [], trial: without, dm: trialDm(model, { ...input, trial: without }) };
   });
@@ -150,18 +192,25 @@ export async function explain(model: Model, trial: InputLike, options: ExplainOp
   const offsets = lexicalOffsets(model, [
     t,
     { ...t, criteria: rebuilt },
-    ...variants.map((criteria) => ({ ...t, criteria })),
     ...drugVariants.map((v) => ({ ...v.trial, criteria: rebuilt })),
     ...diseaseVariants.map((v) => ({ ...v.trial, criteria: rebuilt })),
   ]);
+  const statementOffsets = lexicalOffsets(model, variants.map((criteria) => ({ ...t, criteria })));
+  const deepInput = (x: TrialInput, offset: number | undefined): TrialInput => ({ ...x, dm: deepDm(model, x.dm), offset });
   const inputs: TrialInput[] = [
     { criteria: original, dm },
     { criteria: reference, dm },
-    ...withoutStatement.map((criteria) => ({ criteria, dm })),
     ...drugVariants.map((v) => ({ criteria: reference, dm: v.dm })),
     ...diseaseVariants.map((v) => ({ criteria: reference, dm: v.dm })),
-  ].map((x, i) => ({ ...x, dm: deepDm(model, x.dm), offset: offsets[i] }));
-  const raw = await model.score(inputs);
+  ].map((x, i) => deepInput(x, offsets[i]));
+  const scored = await model.score(inputs);
+  const withoutStatementRaw: number[] = [...(await model.score(firstVariants.map((criteria, j) => deepInput({ criteria, dm }, statementOffsets[j]))))];
+  for (let s = EXPLAIN_CHUNK; s < variants.length; s += EXPLAIN_CHUNK) {
+    const chunk = (await model.encoder.encodeMany(variants.slice(s, s + EXPLAIN_CHUNK))).map(roundLikeCache);
+    withoutStatementRaw.push(...(await model.score(chunk.map((criteria, j) => deepInput({ criteria, dm }, statementOffsets[s + j])))));
+  }
+  // Raw probabilities in the order read below: all, reference, statements, drugs, diseases.
+  const raw = [scored[0], scored[1], ...withoutStatementRaw, ...scored.slice(2)];
   const prediction = buildPrediction(model, input, original, dm, raw[0]);
   // Deltas on the probability the user sees.
   const p = model.calibration ? raw.map((x) => applyCalibration(model.calibration!, x)) : raw;

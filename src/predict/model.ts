@@ -172,7 +172,8 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   let cache: EmbeddingCache | null = null;
   if (options.cache) {
     const { defaultCacheDir } = await import('../features/encoder-spec.ts');
-    cache = new EmbeddingCache(options.cache === true ? defaultCacheDir() : path.resolve(options.cache), encoder.id);
+    // Best effort: an unusable cache directory costs speed (one warning), never the prediction.
+    cache = new EmbeddingCache(options.cache === true ? defaultCacheDir() : path.resolve(options.cache), encoder.id, { bestEffort: true });
   }
   const configBytes = readFileSync(path.join(bundleDir, 'config.json'));
   const training = (config.training ?? {}) as Record<string, unknown>;

@@ -62,6 +62,11 @@ export class ModelRouter {
     return ModelRouter.of(models);
   }
 
+  /** Whether trials are routed by phase (false: one model for every trial). */
+  get routes(): boolean {
+    return this.only === null;
+  }
+
   /** Any loaded model (for refusals and shared settings such as the encoder). */
   get any(): Model {
     return Object.values(this.models)[0]!;

@@ -10,12 +10,15 @@ import { NCT_ID_PATTERN } from '../data/trial.ts';
 
 export const MAX_BATCH = 256;
 export const BODY_LIMIT = 2 * 1024 * 1024;
+// The list limits live with the record parser, which applies them to list-literal strings too.
+import { MAX_ITEM_CHARS, MAX_LIST_ITEMS, MAX_TEXT_CHARS } from '../predict/inputs.ts';
+export { MAX_ITEM_CHARS, MAX_LIST_ITEMS, MAX_TEXT_CHARS };
 
 const NCT_PATTERN = NCT_ID_PATTERN;
 
 const stringList = (what: string) => ({
   description: `${what}: an array of strings, or a Python list literal such as "['a', 'b']" (as in TOP's CSV)`,
-  anyOf: [{ type: 'array', items: { type: 'string', maxLength: 20000 }, maxItems: 200 }, { type: 'string', maxLength: 200000 }],
+  anyOf: [{ type: 'array', items: { type: 'string', maxLength: MAX_ITEM_CHARS }, maxItems: MAX_LIST_ITEMS }, { type: 'string', maxLength: MAX_TEXT_CHARS }],
 });
 
 export const topRecordSchema = {
@@ -32,16 +35,16 @@ export const topRecordSchema = {
       anyOf: [
         {
           type: 'array',
-          maxItems: 200,
-          items: { anyOf: [{ type: 'string', maxLength: 20000 }, { type: 'array', items: { type: 'string', maxLength: 40 }, maxItems: 200 }] },
+          maxItems: MAX_LIST_ITEMS,
+          items: { anyOf: [{ type: 'string', maxLength: MAX_ITEM_CHARS }, { type: 'array', items: { type: 'string', maxLength: 40 }, maxItems: MAX_LIST_ITEMS }] },
         },
-        { type: 'string', maxLength: 200000 },
+        { type: 'string', maxLength: MAX_TEXT_CHARS },
       ],
     },
     drugs: stringList('drug (intervention) names'),
     smiless: stringList('SMILES of the drugs (TOP: not aligned with drugs by position)'),
     smiles: stringList('alias of smiless'),
-    criteria: { type: 'string', maxLength: 200000, description: 'eligibility criteria text (Inclusion Criteria: ... Exclusion Criteria: ...)' },
+    criteria: { type: 'string', maxLength: MAX_TEXT_CHARS, description: 'eligibility criteria text (Inclusion Criteria: ... Exclusion Criteria: ...)' },
     title: { type: 'string', maxLength: 2000 },
   },
 } as const;
@@ -61,10 +64,10 @@ export const studySchema = {
           required: ['nctId'],
           properties: { nctId: { type: 'string', pattern: NCT_PATTERN }, briefTitle: { type: 'string' } },
         },
-        eligibilityModule: { type: 'object', properties: { eligibilityCriteria: { type: 'string', maxLength: 200000 } } },
+        eligibilityModule: { type: 'object', properties: { eligibilityCriteria: { type: 'string', maxLength: MAX_TEXT_CHARS } } },
         designModule: { type: 'object', properties: { phases: { type: 'array', items: { type: 'string' } } } },
-        conditionsModule: { type: 'object', properties: { conditions: { type: 'array', items: { type: 'string' }, maxItems: 200 } } },
-        armsInterventionsModule: { type: 'object', properties: { interventions: { type: 'array', items: { type: 'object' }, maxItems: 200 } } },
+        conditionsModule: { type: 'object', properties: { conditions: { type: 'array', items: { type: 'string', maxLength: MAX_ITEM_CHARS }, maxItems: MAX_LIST_ITEMS } } },
+        armsInterventionsModule: { type: 'object', properties: { interventions: { type: 'array', items: { type: 'object' }, maxItems: MAX_LIST_ITEMS } } },
       },
     },
   },
@@ -84,12 +87,19 @@ export const predictBodySchema = {
   not: { required: ['studies'] },
 } as const;
 
+/**
+ * `{ records: [...] }`, or a ClinicalTrials.gov API v2 page `{ studies: [...], nextPageToken?, totalCount? }` as the
+ * API returns it. Records are not validated here but one by one (server.ts), so that one bad record gets its own
+ * status and the others are still scored.
+ */
 export const batchBodySchema = {
   type: 'object',
-  required: ['records'],
   additionalProperties: false,
   properties: {
-    records: { type: 'array', minItems: 1, maxItems: MAX_BATCH, items: recordSchema },
+    records: { type: 'array', minItems: 1, maxItems: MAX_BATCH },
+    studies: { type: 'array', minItems: 1, maxItems: MAX_BATCH },
+    nextPageToken: { type: 'string', maxLength: 1000 },
+    totalCount: { type: 'integer' },
   },
 } as const;
 
@@ -199,10 +209,21 @@ export function openApiDocument(version: string): Record<string, unknown> {
           summary: `Predict up to ${MAX_BATCH} trials`,
           requestBody: {
             required: true,
-            ...json({ type: 'object', required: ['records'], properties: { records: { type: 'array', maxItems: MAX_BATCH, items: { $ref: '#/components/schemas/Record' } } } }),
+            description: '`{ "records": [...] }`, or a ClinicalTrials.gov API v2 page `{ "studies": [...] }` as the API returns it',
+            ...json({
+              type: 'object',
+              properties: {
+                records: { type: 'array', maxItems: MAX_BATCH, items: { $ref: '#/components/schemas/Record' } },
+                studies: { type: 'array', maxItems: MAX_BATCH, items: { $ref: '#/components/schemas/CtgovStudy' } },
+              },
+            }),
           },
           responses: {
-            '200': { description: 'one prediction per record, in order', ...json({ type: 'object', properties: { predictions: { type: 'array', items: { $ref: '#/components/schemas/Prediction' } } } }) },
+            '200': {
+              description:
+                'one entry per record, in order: a prediction (status "ok" or "refused"), or { record, status: "invalid", error, field } for a record that could not be read (the others are still scored). 400 when no record is valid.',
+              ...json({ type: 'object', properties: { predictions: { type: 'array', items: { $ref: '#/components/schemas/Prediction' } }, counts: { type: 'object' } } }),
+            },
             ...errors,
           },
         },

@@ -111,6 +111,13 @@ export function register(program: Command, deps: DataCommandDeps = {}): void {
     .description('Rows, positives, official counts and completeness of every phase/split')
     .option('--data <dir>', 'TOP data directory (default: $CLADMOP_DATA or ../shared/data/top)')
     .option('--json', 'print the report as JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ cladmop data inspect                                   # the data at $CLADMOP_DATA or ../shared/data/top
+  $ cladmop data inspect --data ../shared/data/top --json > inspect.json`,
+    )
     .action((opts: { data?: string; json?: boolean }) => {
       const dataDir = resolveDataDir(opts.data);
       let report: InspectReport;
@@ -130,6 +137,15 @@ export function register(program: Command, deps: DataCommandDeps = {}): void {
     .option('--data <dir>', 'TOP data directory (default: $CLADMOP_DATA or ../shared/data/top)')
     .option('--force', 'download again and replace files that are already present')
     .option('--timeout <seconds>', 'per-file download timeout in seconds', '120')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ cladmop data fetch --data ../shared/data/top           # downloads what is missing, checks every sha256
+  $ cladmop data fetch --data /tmp/top --force --timeout 300
+
+Needs network access to github.com; offline, it says which files it could not get and changes nothing else.`,
+    )
     .action(async (opts: { data?: string; force?: boolean; timeout: string }) => {
       const dataDir = resolveDataDir(opts.data);
       const timeoutSeconds = Number(opts.timeout);

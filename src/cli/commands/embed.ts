@@ -50,7 +50,10 @@ export function register(program: Command): void {
 Examples:
   $ cladmop embed --phase I
   $ cladmop embed --phase all --shard 0/2        # on machine A; --shard 1/2 on machine B, same --cache
-  $ cladmop embed --phase I --encoder onnx:./biogpt-onnx --layers 6,12,18`,
+  $ cladmop lm export-onnx --out criteria-lm-onnx && cladmop embed --phase I --encoder onnx:criteria-lm-onnx --layers 2,4,6
+
+--encoder onnx:DIR reads any local Hugging Face-style ONNX export, e.g. of BioGPT (onnx:./biogpt-onnx, --layers 6,12,18)
+where such weights are available.`,
     )
     .action(async (opts: { phase: string; encoder: string; layers?: string; device: string; cache?: string; data?: string; shard?: string; texts?: string; json?: boolean }) => {
       const phases = opts.phase === 'all' ? [...PHASES] : [opts.phase.toUpperCase() as BenchmarkPhase];

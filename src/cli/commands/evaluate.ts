@@ -25,15 +25,17 @@ interface EvaluateCommandOptions {
 
 const EXAMPLES = `
 Examples:
-  # Phase I test predictions against the TOP split file (its label column is the truth)
-  $ cladmop evaluate --pred runs/phase_I/test_predictions.csv --truth data/top/phase_I_test.csv
+  # The committed phase I run's test predictions against the TOP split file (its label column is the truth)
+  $ cladmop evaluate --pred results/phase_I/predictions_test.csv --truth ../shared/data/top/phase_I_test.csv
 
   # Machine-readable report (stdout carries only the JSON document)
-  $ cladmop evaluate --pred preds.csv --truth labels.csv --json > report.json
+  $ cladmop evaluate --pred results/phase_I/predictions_test.csv --truth ../shared/data/top/phase_I_test.csv --json > report.json
 
   # The TOP authors' HINT outputs, whose probability column has another name; 1000 resamples
-  $ cladmop evaluate --pred phase_III_test_hint_pred.csv --prob-column hint_prediction \\
-      --truth phase_III_test.csv --resamples 1000
+  $ cladmop evaluate --pred ../shared/data/top/aux/hint_reference_predictions/phase_III_test_hint_pred.csv \\
+      --prob-column hint_prediction --truth ../shared/data/top/phase_III_test.csv --resamples 1000
+
+Paths assume the TOP data at ../shared/data/top beside the checkout (see README); adjust them to yours.
 
 Files: predictions need columns nctid and probability (other columns are ignored); the truth file needs
 nctid and label (0/1). Every truth trial needs exactly one prediction, and no other ids may appear.

@@ -57,6 +57,13 @@ Examples:
     .option('--encoder <spec>', 'criteria encoder: lm, lm:DIR or onnx:DIR', 'lm')
     .option('--data <dir>', 'TOP data directory')
     .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ cladmop lm probe --phase I                    # the shipped LM vs TF-IDF on the same rows (encodes into the cache)
+  $ cladmop lm probe --phase III --encoder lm:models/criteria-lm --json > probe.json`,
+    )
     .action(async (opts: { phase: string; encoder: string; data?: string; json?: boolean }) => {
       const phase = opts.phase.toUpperCase();
       if (!['I', 'II', 'III'].includes(phase)) throw new CliError(`--phase must be I, II or III, got "${opts.phase}"`);
@@ -86,6 +93,13 @@ Examples:
     .description('size, corpus and held-out perplexity of a criteria LM')
     .option('--model <dir>', 'model directory', DEFAULT_LM_DIR)
     .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ cladmop lm info                               # the shipped criteria LM (models/criteria-lm)
+  $ cladmop lm info --model models/criteria-lm --json`,
+    )
     .action((opts: { model: string; json?: boolean }) => {
       const file = path.join(opts.model, 'config.json');
       if (!existsSync(file)) {

@@ -5,7 +5,13 @@
  * records. Records are read and predicted in chunks; bad records are reported (file, row or line, field) and
  * skipped, the others are still predicted. Output (CSV or NDJSON) is written atomically.
  */
-import { writeFileAtomic } from '../../runtime/atomic-write.ts';
+import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { AtomicWriter } from '../../runtime/atomic-write.ts';
+import { escapeControl } from '../../runtime/safe-text.ts';
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.ts';
 import { progressBar } from '../progress.ts';
@@ -13,15 +19,16 @@ import type { CriteriaEncoder } from '../../features/criteria-encoder.ts';
 import { resolveDataDir } from '../../data/splits.ts';
 import { loadModel } from '../../predict/model.ts';
 import type { Prediction } from '../../predict/predict.ts';
-import type { Explanation } from '../../predict/explain.ts';
+import { BOUNDED_EXPLAIN, type Explanation } from '../../predict/explain.ts';
 import { ModelRouter } from '../../predict/router.ts';
 import { settings } from '../../settings.ts';
-import { countRecords, detectFormat, formatInputError, readInputFile, type InputError, type InputItem, type PredictInput } from '../../predict/inputs.ts';
-import { readFileSync } from 'node:fs';
+import { countRecords, detectFormat, formatInputError, inputFileProblem, readHead, readInputFile, type InputError, type PredictInput } from '../../predict/inputs.ts';
 
 export interface PredictCommandDeps {
   /** Criteria encoder to use instead of the bundle's (tests inject a fake one; its id must still match). */
   encoder?: CriteriaEncoder;
+  /** What `--input -` reads (default process.stdin; tests). */
+  stdin?: Readable;
 }
 
 interface PredictCommandOptions {
@@ -50,8 +57,7 @@ Examples:
   # NDJSON: one study, page or TOP-like record {nctid, phase, diseases, icdcodes, drugs, smiless, criteria} per line
   $ cladmop predict --input trials.ndjson --out predictions.ndjson
 
-  # One bundle for every trial: your own run, or the TF-IDF + logistic-regression baseline bundle
-  $ cladmop predict --model runs/phase_I/model --input my_trials.csv
+  # One bundle for every trial: a model of your own reproduce run, or the TF-IDF + logistic-regression baseline
   $ cladmop predict --model results/phase_I/baseline_lr/model --input my_trials.csv
 
 The CSV output has columns nctid and probability, so it can be scored with
@@ -159,85 +165,160 @@ export async function openModels(opts: { model?: string; encoder?: string; data?
   }
 }
 
-export async function runPredict(opts: PredictCommandOptions, deps: PredictCommandDeps = {}): Promise<{ predicted: number; refused: number; errors: InputError[] }> {
+/** Standard input copied at most this far (to a temporary file, never into memory). */
+export const MAX_STDIN_BYTES = 4 * 1024 * 1024 * 1024;
+
+/** Copies standard input to a temporary regular file, so every format can be sniffed and streamed from it. */
+async function spoolStdin(stdin: Readable): Promise<{ file: string; remove: () => void }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cladmop-stdin-'));
+  const remove = () => rmSync(dir, { recursive: true, force: true });
+  const file = path.join(dir, 'stdin');
+  let bytes = 0;
+  try {
+    await pipeline(
+      stdin,
+      new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          bytes += chunk.length;
+          if (bytes > MAX_STDIN_BYTES) done(new Error(`standard input is longer than ${MAX_STDIN_BYTES / 1073741824} GB`));
+          else done(null, chunk);
+        },
+      }),
+      createWriteStream(file),
+    );
+  } catch (err) {
+    remove();
+    throw new CliError(`--input -: cannot read standard input (${(err as Error).message})`);
+  }
+  return { file, remove };
+}
+
+/** Whether two paths name the same file (the same path, or the same inode through a link). */
+function sameFile(a: string, b: string): boolean {
+  if (path.resolve(a) === path.resolve(b)) return true;
+  try {
+    const x = statSync(a);
+    const y = statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}
+
+export async function runPredict(opts: PredictCommandOptions, deps: PredictCommandDeps = {}): Promise<{ predicted: number; refused: number; errors: InputError[]; warnings: string[] }> {
   const format = parseFormat(opts);
   const chunk = Number(opts.chunk);
   if (!Number.isInteger(chunk) || chunk < 1) throw new CliError(`--chunk must be a positive integer, got "${opts.chunk}"`);
-  let head: string;
-  try {
-    head = readFileSync(opts.input).subarray(0, 4096).toString('utf8');
-  } catch (err) {
-    throw new CliError(`--input ${opts.input}: cannot read (${(err as Error).message})`);
+  const fromStdin = opts.input === '-';
+  if (opts.out !== undefined && opts.out !== '-' && !fromStdin && sameFile(opts.out, opts.input)) {
+    throw new CliError(`--out ${opts.out} is the input file (--input ${opts.input}): it would be overwritten; write the predictions elsewhere`);
   }
-  const dataDir = resolveDataDir(opts.data);
-  const inputFormat = detectFormat(opts.input, head);
-  const models = await openModels(opts, deps);
-  const errors: InputError[] = [];
-  const chunks: string[] = [format === 'csv' ? csvHeader(!!opts.explain) : ''];
-  let predicted = 0;
-  let refused = 0;
-  try {
-    // NDJSON is streamed line by line (its records are counted first for the progress bar); CSV and JSON
-    // documents are parsed whole, then predicted chunk by chunk.
-    let items: AsyncIterable<InputItem> | InputItem[] = readInputFile(opts.input, { dataDir, format: inputFormat });
-    let total = await countRecords(opts.input, inputFormat);
-    if (total === undefined) {
-      const all: InputItem[] = [];
-      for await (const item of items) all.push(item);
-      items = all;
-      total = all.filter((i) => i.input).length;
+  // Checked before anything is computed: an input that cannot be read, an output that cannot be written.
+  if (!fromStdin) {
+    const problem = inputFileProblem(opts.input);
+    if (problem) throw new CliError(`--input ${opts.input}: ${problem}`);
+  }
+  const toFile = opts.out !== undefined && opts.out !== '-';
+  let writer: AtomicWriter | null = null;
+  if (toFile) {
+    try {
+      writer = AtomicWriter.open(opts.out!);
+    } catch (err) {
+      throw new CliError(`--out ${opts.out}: cannot write there (${(err as Error).message})`);
     }
-    const bar = progressBar(`predict${opts.explain ? ' + explain' : ''}`, total);
-    let done = 0;
-    let pending: PredictInput[] = [];
-    const flush = async () => {
-      if (pending.length === 0) return;
-      if (opts.explain) {
-        for (const input of pending) {
-          const e = await models.explain(input);
-          chunks.push(format === 'csv' ? csvRow(e.prediction, e) : ndjsonLine(e.prediction, e));
-          count(e.prediction);
-          bar.update(++done);
-        }
-      } else {
-        for (const p of await models.predict(pending)) {
-          chunks.push(format === 'csv' ? csvRow(p) : ndjsonLine(p));
-          count(p);
-        }
-        done += pending.length;
-        bar.update(done);
+  }
+  let spooled: { file: string; remove: () => void } | null = null;
+  try {
+    if (fromStdin) spooled = await spoolStdin(deps.stdin ?? process.stdin);
+    const file = spooled ? spooled.file : opts.input;
+    const source = spooled ? 'stdin' : opts.input;
+    let head: string;
+    try {
+      head = readHead(file);
+    } catch (err) {
+      throw new CliError(`--input ${opts.input}: cannot read (${(err as Error).message})`);
+    }
+    const dataDir = resolveDataDir(opts.data);
+    const inputFormat = detectFormat(spooled ? '' : file, head);
+    const models = await openModels(opts, deps);
+    const errors: InputError[] = [];
+    const warnings: string[] = [];
+    let predicted = 0;
+    let refused = 0;
+    let started = false;
+    // Rows are written as they are predicted: the header goes out with the first one (no trial read: no output).
+    const emit = (text: string) => {
+      if (!started) {
+        started = true;
+        if (format === 'csv') emit(csvHeader(!!opts.explain));
       }
-      pending = [];
+      if (writer) writer.write(text);
+      else process.stdout.write(text);
     };
-    const count = (p: Prediction) => (p.status === 'ok' ? predicted++ : refused++);
-    for await (const item of items) {
-      if (item.error) {
-        errors.push(item.error);
-        continue;
+    try {
+      const items = readInputFile(file, { dataDir, format: inputFormat, source });
+      // The total is only for the progress bar, which only a terminal shows: no second pass otherwise.
+      const total = process.stderr.isTTY && !process.env.CI ? ((await countRecords(file, inputFormat)) ?? 0) : 0;
+      const bar = progressBar(`predict${opts.explain ? ' + explain' : ''}`, total);
+      let done = 0;
+      let pending: PredictInput[] = [];
+      const count = (p: Prediction) => (p.status === 'ok' ? predicted++ : refused++);
+      const flush = async () => {
+        if (pending.length === 0) return;
+        if (opts.explain) {
+          for (const input of pending) {
+            const e = await models.explain(input, BOUNDED_EXPLAIN);
+            emit(format === 'csv' ? csvRow(e.prediction, e) : ndjsonLine(e.prediction, e));
+            count(e.prediction);
+            bar.update(++done);
+          }
+        } else {
+          for (const p of await models.predict(pending)) {
+            emit(format === 'csv' ? csvRow(p) : ndjsonLine(p));
+            count(p);
+          }
+          done += pending.length;
+          bar.update(done);
+        }
+        pending = [];
+      };
+      for await (const item of items) {
+        if (item.warning) {
+          warnings.push(item.warning);
+          process.stderr.write(`cladmop predict: warning: ${escapeControl(item.warning)}\n`);
+          continue;
+        }
+        if (item.error) {
+          errors.push(item.error);
+          continue;
+        }
+        pending.push(item.input!);
+        if (pending.length >= chunk) await flush();
       }
-      pending.push(item.input);
-      if (pending.length >= chunk) await flush();
+      await flush();
+      bar.stop();
+    } finally {
+      models.dispose();
     }
-    await flush();
-    bar.stop();
+    if (predicted + refused === 0) {
+      const shown = errors.slice(0, 20).map(formatInputError).join('\n  ');
+      throw new CliError(`--input ${opts.input}: no trial could be read${errors.length > 0 ? `:\n  ${shown}` : ' (the file holds no records)'}`);
+    }
+    writer?.commit();
+    writer = null;
+    if (errors.length > 0) {
+      const shown = errors.slice(0, 20).map(formatInputError).join('\n  ');
+      const more = errors.length > 20 ? `\n  ... and ${errors.length - 20} more` : '';
+      throw new CliError(
+        `${errors.length} input record(s) could not be read and were skipped; the other ${predicted + refused} were ` +
+          `${toFile ? `written to ${opts.out}` : 'written to stdout'}:\n  ${shown}${more}`,
+      );
+    }
+    return { predicted, refused, errors, warnings };
   } finally {
-    models.dispose();
+    writer?.abort();
+    spooled?.remove();
   }
-  if (predicted + refused === 0) {
-    const shown = errors.slice(0, 20).map(formatInputError).join('\n  ');
-    throw new CliError(`--input ${opts.input}: no trial could be read${errors.length > 0 ? `:\n  ${shown}` : ' (the file holds no records)'}`);
-  }
-  if (opts.out) writeFileAtomic(opts.out, chunks);
-  else process.stdout.write(chunks.join(''));
-  if (errors.length > 0) {
-    const shown = errors.slice(0, 20).map(formatInputError).join('\n  ');
-    const more = errors.length > 20 ? `\n  ... and ${errors.length - 20} more` : '';
-    throw new CliError(
-      `${errors.length} input record(s) could not be read and were skipped; the other ${predicted + refused} were ` +
-        `${opts.out ? `written to ${opts.out}` : 'written to stdout'}:\n  ${shown}${more}`,
-    );
-  }
-  return { predicted, refused, errors };
 }
 
 export function register(program: Command, deps: PredictCommandDeps = {}): void {
@@ -245,14 +326,14 @@ export function register(program: Command, deps: PredictCommandDeps = {}): void 
     .command('predict')
     .description('predict the success probability of trials (TOP CSV, ClinicalTrials.gov API v2 JSON, or NDJSON) with a saved model bundle')
     .option('--model <dir>', 'one model bundle for every trial (e.g. runs/phase_I/model from `cladmop reproduce`, or a tfidf-lr baseline bundle); default: the shipped models/phase-I, -II, -III, each trial scored by its phase\'s model')
-    .requiredOption('--input <file>', 'TOP CSV (.csv/.csv.gz), API v2 JSON (study or page), or NDJSON (.ndjson/.jsonl)')
-    .option('--out <file>', 'output file (written atomically); stdout when absent')
+    .requiredOption('--input <file>', 'TOP CSV (.csv/.csv.gz), API v2 JSON (study or page), or NDJSON (.ndjson/.jsonl); - reads standard input')
+    .option('--out <file>', 'output file (written atomically; checked for writability before predicting); stdout when absent')
     .option('--format <fmt>', 'csv or ndjson (default: from --out, else csv)')
     .option('--explain', 'add leave-one-out attributions of criteria statements, drugs and diseases (slower)')
     .option('--data <dir>', 'TOP data directory with aux/drugs and aux/icd (needed for API v2 records)')
     .option('--encoder <spec>', "criteria encoder spec, when the bundle's recorded one does not resolve here (its id must match)")
     .option('--chunk <n>', 'trials predicted per chunk', '64')
-    .option('--cache [dir]', 'embedding cache directory (default: $CLADMOP_CACHE, else .cache/embeddings in a checkout, ~/.cache/cladmop/embeddings installed)')
+    .option('--cache [dir]', 'embedding cache directory (default: $CLADMOP_CACHE or .cache/embeddings)')
     .option('--no-cache', 'do not read or write the embedding cache')
     .addHelpText('after', EXAMPLES)
     .action(async (opts: PredictCommandOptions) => {

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.ts';
 import { requireCheckout } from '../checkout.ts';
-import { DEFAULT_PRETRAIN_EPOCHS } from '../../train/variants.ts';
+import { DEFAULT_PRETRAIN_EPOCHS, VARIANTS } from '../../train/variants.ts';
 import { loadEncoder } from '../../features/encoder-spec.ts';
 import { progressBar, type Progress } from '../progress.ts';
 
@@ -18,8 +18,21 @@ export function register(program: Command): void {
     .option('--molecules <source>', 'top or names', 'top')
     .option('--quick', 'a 64-trial sample and one epoch (smoke test)')
     .option('--data <dir>', 'TOP data directory')
-    .option('--variant <name>', 'ablation variant (see train/variants.ts)', 'main')
+    .option('--variant <name>', `ablation variant: ${VARIANTS.filter((v) => v.pretrain).map((v) => v.name).join(', ')}`, 'main')
     .option('--print-file', 'only print where the result is (or would be) cached')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ cladmop pretrain                              # the main variant on the shipped LM; prints the cached result's path
+  $ cladmop pretrain --quick                      # smoke test: 64 trials, one epoch
+  $ cladmop pretrain --epochs 3 --variant G3S0 --print-file
+
+Variants (--variant):
+${VARIANTS.filter((v) => v.pretrain)
+  .map((v) => `  ${v.name.padEnd(20)} ${v.description}`)
+  .join('\n')}`,
+    )
     .action(async (opts: { encoder: string; epochs: number; molecules: string; quick?: boolean; data?: string; variant: string; printFile?: boolean }) => {
       requireCheckout('pretrain');
       if (opts.molecules !== 'top' && opts.molecules !== 'names') throw new CliError(`--molecules must be top or names, got "${opts.molecules}"`);

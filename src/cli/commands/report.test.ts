@@ -90,3 +90,23 @@ test('writes the report files, prints them, and warns about a partial test split
   assert.ok(readFileSync(path.join(dir, 'report.html'), 'utf8').includes('PARTIAL TEST SPLIT'));
 });
 
+
+test("a report.md written by reproduce is kept: the regenerated Markdown goes to report_figures.md", async () => {
+  const dir = runDir('reproduced');
+  writePredictions(dir);
+  writeFileSync(path.join(dir, 'metrics.json'), JSON.stringify({ phase: 'I' }));
+  const reproduceReport = '# CLaDMoP reproduction on TOP\n\n| method | F1 | PR-AUC | ROC-AUC |\n|---|---|---|---|\n';
+  writeFileSync(path.join(dir, 'report.md'), reproduceReport);
+  const { out } = await run(['--run', dir]);
+  assert.equal(readFileSync(path.join(dir, 'report.md'), 'utf8'), reproduceReport, 'reproduce report untouched');
+  assert.match(readFileSync(path.join(dir, 'report_figures.md'), 'utf8'), /^# Evaluation report/);
+  assert.match(out, /report_figures\.md/);
+  // A report.md that `report` wrote itself is regenerated in place.
+  const own = runDir('own');
+  writePredictions(own);
+  writeFileSync(path.join(own, 'metrics.json'), JSON.stringify({ phase: 'I' }));
+  await run(['--run', own]);
+  await run(['--run', own]);
+  assert.ok(existsSync(path.join(own, 'report.md')));
+  assert.ok(!existsSync(path.join(own, 'report_figures.md')));
+});

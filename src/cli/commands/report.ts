@@ -3,6 +3,8 @@
  * Markdown with PNGs beside it — with curves and bootstrap bands, calibration, thresholds, disease groups,
  * training curves and the comparison with published numbers. No browser is needed.
  */
+import { closeSync, openSync, readSync } from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.ts';
 import { buildReport, type BuiltReport } from '../../report/build-report.ts';
@@ -26,8 +28,40 @@ Examples:
 
 Reads RUN/predictions_test.csv (nctid,probability,label) and RUN/metrics.json; optionally
 RUN/predictions_valid.csv (threshold chosen on valid) and RUN/training_log.json (training curves).
-Writes RUN/report.html (single file, figures inlined), RUN/report.md and RUN/report/*.png.
+Writes RUN/report.html (single file, figures inlined), RUN/report.md and RUN/report/*.png. A report.md that
+\`cladmop reproduce\` wrote (its comparison tables) is kept: the Markdown then goes to RUN/report_figures.md.
+
+  # Figures of a reproduce run (keeps its report.md)
+  $ cladmop report --run results/phase_I
 `;
+
+/** The first line of a file (at most 200 bytes read), or null when it cannot be read. */
+function firstLine(file: string): string | null {
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const buf = Buffer.alloc(200);
+      const n = readSync(fd, buf, 0, 200, 0);
+      return buf.subarray(0, n).toString('utf8').split('\n', 1)[0];
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return null;
+  }
+}
+
+/** What this command's Markdown starts with (see report/markdown.ts): a report.md not starting so is someone else's. */
+const OWN_HEADING = '# Evaluation report';
+
+/**
+ * The Markdown file name to write in `runDir`: report.md, unless a report.md is there that this command did not
+ * write (reproduce's, with the comparison tables that `report` cannot rebuild): it was silently overwritten.
+ */
+export function markdownNameFor(runDir: string): string {
+  const existing = firstLine(path.join(runDir, 'report.md'));
+  return existing === null || existing.startsWith(OWN_HEADING) ? 'report.md' : 'report_figures.md';
+}
 
 export function register(program: Command): void {
   program
@@ -50,7 +84,7 @@ export function register(program: Command): void {
       }
       let built: BuiltReport;
       try {
-        built = await buildReport({ runDir: options.run, dataDir: options.data, seed });
+        built = await buildReport({ runDir: options.run, dataDir: options.data, seed, markdownName: markdownNameFor(options.run) });
       } catch (err) {
         // Missing or malformed input files: their messages name the file (and row); a stack adds nothing.
         if (err instanceof RunDirError) throw new CliError(err.message);
