@@ -1,5 +1,5 @@
 // cladmop as a library, from plain Node (no TypeScript, no loader flags): score one row of a TOP CSV and one
-// ClinicalTrials.gov API v2 record with the phase I model that ships in the package.
+// ClinicalTrials.gov API v2 record with the default models that ship in the package (both are phase 1 trials).
 //
 //   node examples/library.mjs [STUDY_JSON] [TOP_CSV]
 //
@@ -11,16 +11,16 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadModel, parseCtgovJson, predict, readTopCsv, settings } from 'cladmop';
+import { ModelRouter, parseCtgovJson, readTopCsv, settings } from 'cladmop';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const studyFile = process.argv[2] ?? path.join(here, 'study.json');
 const csvFile = process.argv[3] ?? path.join(settings.dataDir, 'phase_I_test.csv');
 
-// The default phase I model, inside the installed package (models/phase-I).
-// TODO(lead): switch to the library's default-model call once `predict` without `--model` lands.
-const model = await loadModel(settings.defaultModelDir('I'));
-console.log(`model ${model.info.id.slice(0, 12)}: phase ${model.info.phase}, calibration ${model.info.calibration}, from ${model.dir}`);
+// The default models inside the installed package (models/phase-I, -II, -III): each trial goes to its phase's model.
+const models = await ModelRouter.load();
+const model = models.models.I;
+console.log(`model ${model.info.id.slice(0, 12)}: phase ${model.info.phase}, ${model.info.members} members, calibration ${model.info.calibration}, from ${model.dir}`);
 
 // A TOP CSV row: the readers return labelled trials; the label is not an input of the model.
 const top = readTopCsv(csvFile);
@@ -31,8 +31,8 @@ const row = top.rows[0];
 const parsed = parseCtgovJson(readFileSync(studyFile, 'utf8'), { dataDir: settings.dataDir, source: studyFile });
 if (parsed.errors.length > 0) throw new Error(parsed.errors.map((e) => `${e.source} ${e.path}: ${e.message}`).join('\n'));
 
-const [fromCsv, fromCtgov] = await predict(model, [row.trial, ...parsed.trials]);
-model.dispose();
+const [fromCsv, fromCtgov] = await models.predict([row.trial, ...parsed.trials]);
+models.dispose();
 for (const p of [fromCsv, fromCtgov]) {
   if (p.status !== 'ok' || !(p.probability >= 0 && p.probability <= 1)) throw new Error(`${p.nctid}: no probability (${p.status}: ${p.refusal ?? ''})`);
   console.log(`${p.nctid}: P(success) = ${p.probability.toFixed(4)} (raw ${p.rawProbability.toFixed(4)}; ${p.inputs.drugs.length} drugs, ${p.inputs.diseases.length} diseases)`);

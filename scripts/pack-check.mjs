@@ -56,7 +56,6 @@ function filesUnder(dir) {
 
 if (!existsSync(path.join(dataDir, 'phase_I_test.csv'))) fail(`TOP data not found at ${dataDir} (set CLADMOP_DATA)`);
 for (const phase of ['I', 'II', 'III']) {
-  // TODO(lead): the default bundles are being built; until they are committed, a local copy must exist.
   if (!existsSync(path.join(root, `models/phase-${phase}/config.json`))) fail(`models/phase-${phase} is missing: the package would ship without its default model`);
 }
 
@@ -109,9 +108,11 @@ if (!fromReadme.stdout.includes(`${libResult.ctgov.nctid} ${libResult.ctgov.prob
 step('(b) a strict TypeScript file type-checks against the shipped .d.ts');
 writeFileSync(
   path.join(project, 'check.ts'),
-  `import { loadModel, predict, parseCtgovJson, settings, type Prediction, type Model, type SettingValues } from 'cladmop';
+  `import { loadModel, predict, parseCtgovJson, settings, ModelRouter, type Prediction, type Model, type SettingValues } from 'cladmop';
 
 const model: Model = await loadModel(settings.defaultModelDir('I'));
+const router: ModelRouter = await ModelRouter.load();
+const routed: Prediction[] = await router.predict([]);
 const { trials } = parseCtgovJson('{}', { dataDir: settings.dataDir });
 const predictions: Prediction[] = await predict(model, trials);
 const first: number | null = predictions[0]?.probability ?? null;
@@ -121,7 +122,7 @@ const values: SettingValues = settings.toJSON();
 const wrong: string = predictions[0].probability;
 // @ts-expect-error there is no phase IV default model
 settings.defaultModelDir('IV');
-console.log(first, values.cacheDir, wrong);
+console.log(first, values.cacheDir, wrong, routed.length);
 `,
 );
 writeFileSync(
@@ -154,9 +155,9 @@ console.log(`type-check passed in ${tsc.seconds.toFixed(1)} s`);
 step('(c) npx cladmop predict --input study.json, from the installed package');
 const version = spawnSync(npm, ['exec', '--offline', '--', 'cladmop', '--version'], { cwd: project, env: childEnv, encoding: 'utf8' });
 if (version.stdout.trim() !== pkg.version) fail(`cladmop --version printed ${JSON.stringify(version.stdout.trim())}, expected ${pkg.version}`);
-// TODO(lead): drop --model once `cladmop predict` defaults to the shipped models/phase-*.
+// No --model: the shipped default models, the study routed to the phase I model by its phase.
 const cliStarted = Date.now();
-const cli = spawnSync(npm, ['exec', '--offline', '--', 'cladmop', 'predict', '--input', 'study.json', '--model', path.join(installed, 'models/phase-I'), '--format', 'ndjson'], {
+const cli = spawnSync(npm, ['exec', '--offline', '--', 'cladmop', 'predict', '--input', 'study.json', '--format', 'ndjson'], {
   cwd: project,
   env: childEnv,
   encoding: 'utf8',
