@@ -1,5 +1,5 @@
 // cladmop as a library, from plain Node (no TypeScript, no loader flags): score one row of a TOP CSV and one
-// ClinicalTrials.gov API v2 record with the default models that ship in the package (both are phase 1 trials).
+// ClinicalTrials.gov API v2 record with the default models that ship in the package, each trial by its phase's model.
 //
 //   node examples/library.mjs [STUDY_JSON] [TOP_CSV]
 //
@@ -19,8 +19,7 @@ const csvFile = process.argv[3] ?? path.join(settings.dataDir, 'phase_I_test.csv
 
 // The default models inside the installed package (models/phase-I, -II, -III): each trial goes to its phase's model.
 const models = await ModelRouter.load();
-const model = models.models.I;
-console.log(`model ${model.info.id.slice(0, 12)}: phase ${model.info.phase}, ${model.info.members} members, calibration ${model.info.calibration}, from ${model.dir}`);
+for (const m of Object.values(models.models)) console.log(`phase ${m.info.phase} model ${m.info.id.slice(0, 12)}: ${m.info.members} members, calibration ${m.info.calibration}`);
 
 // A TOP CSV row: the readers return labelled trials; the label is not an input of the model.
 const top = readTopCsv(csvFile);
@@ -35,6 +34,6 @@ const [fromCsv, fromCtgov] = await models.predict([row.trial, ...parsed.trials])
 models.dispose();
 for (const p of [fromCsv, fromCtgov]) {
   if (p.status !== 'ok' || !(p.probability >= 0 && p.probability <= 1)) throw new Error(`${p.nctid}: no probability (${p.status}: ${p.refusal ?? ''})`);
-  console.log(`${p.nctid}: P(success) = ${p.probability.toFixed(4)} (raw ${p.rawProbability.toFixed(4)}; ${p.inputs.drugs.length} drugs, ${p.inputs.diseases.length} diseases)`);
+  console.log(`${p.nctid} (${p.phase.trial}, phase ${p.phase.model} model): P(success) = ${p.probability.toFixed(4)} (raw ${p.rawProbability.toFixed(4)}; ${p.inputs.drugs.length} drugs, ${p.inputs.diseases.length} diseases)`);
 }
 console.log(JSON.stringify({ csv: { nctid: fromCsv.nctid, probability: fromCsv.probability }, ctgov: { nctid: fromCtgov.nctid, probability: fromCtgov.probability } }));
