@@ -10,39 +10,21 @@
  *
  * Bounded: ~100 runs per property, small inputs. Reproduce a failure with FC_SEED=<seed>.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
-import type { FastifyInstance } from 'fastify';
 import { parseTopCsv } from '../data/top-csv.ts';
 import { resolveDataDir } from '../data/splits.ts';
 import { readInputFile } from '../predict/inputs.ts';
-import { loadModel, type Model } from '../predict/model.ts';
-import { FakeEncoder, writeTinyBundle } from '../predict/testing/fixtures.ts';
-import { buildServer } from './server.ts';
+import { useTinyApp } from './testing/tiny-app.ts';
 
 const seed = process.env.FC_SEED ? Number(process.env.FC_SEED) : undefined;
 const params = (numRuns: number) => ({ seed, numRuns, plugins: [fc.interruptAfterTimeLimit(20_000)] });
 const dataDir = resolveDataDir();
-const encoder = new FakeEncoder();
-const dir = mkdtempSync(path.join(os.tmpdir(), 'cladmop-fuzz-'));
-let model: Model;
-let app: FastifyInstance;
-
-before(async () => {
-  const bundle = (await writeTinyBundle({ encoder, dir: path.join(dir, 'model') })).dir;
-  model = await loadModel(bundle, { encoder, dataDir });
-  app = buildServer(model);
-  await app.ready();
-});
-after(async () => {
-  await app.close();
-  model.dispose();
-  rmSync(dir, { recursive: true, force: true });
-});
+const tiny = useTinyApp('cladmop-fuzz-');
+const { dir } = tiny;
 
 // --- valid records ----------------------------------------------------------------------------------------------
 
@@ -169,7 +151,7 @@ test('HTTP: random JSON bodies and random edits of valid ones never get a 5xx', 
       ),
       fc.constantFrom('/v1/predict', '/v1/predict?explain=true', '/v1/predict/batch'),
       async (body, url) => {
-        const r = await app.inject({ method: 'POST', url, payload: body, headers: { 'content-type': 'application/json' } });
+        const r = await tiny.app.inject({ method: 'POST', url, payload: body, headers: { 'content-type': 'application/json' } });
         assert.ok(r.statusCode < 500, `${r.statusCode} for ${url} ${body.slice(0, 200)}: ${r.payload.slice(0, 300)}`);
         assert.doesNotThrow(() => JSON.parse(r.payload));
       },
@@ -184,7 +166,7 @@ test('HTTP batch: one random record beside valid ones never costs a valid one', 
     fc.asyncProperty(fc.jsonValue({ maxDepth: 3 }), fc.integer({ min: 0, max: 3 }), async (junk, at) => {
       const records: unknown[] = [1, 2, 3].map(validRecord);
       records.splice(at, 0, junk);
-      const r = await app.inject({ method: 'POST', url: '/v1/predict/batch', payload: { records }, headers: { 'content-type': 'application/json' } });
+      const r = await tiny.app.inject({ method: 'POST', url: '/v1/predict/batch', payload: { records }, headers: { 'content-type': 'application/json' } });
       assert.equal(r.statusCode, 200, r.payload.slice(0, 300));
       const predictions = r.json().predictions as { nctid?: string; status: string }[];
       assert.equal(predictions.length, 4);

@@ -2,43 +2,22 @@
  * The service under hostile input (issue 16): each case was reproduced against the service before its fix and
  * fails without it. Loopback (127.0.0.1) only; every case is bounded in time and size.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance } from 'fastify';
-import { resolveDataDir } from '../data/splits.ts';
-import { loadModel, type Model } from '../predict/model.ts';
-import { FakeEncoder, sampleStudy, writeTinyBundle } from '../predict/testing/fixtures.ts';
+import { loadModel } from '../predict/model.ts';
+import { sampleStudy } from '../predict/testing/fixtures.ts';
 import { WorkerRunner, moduleUrl } from './model-runner.ts';
+import { useTinyApp } from './testing/tiny-app.ts';
 import { buildServer, startServer, EXPLAIN_LIMITS } from './server.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const encoderModule = moduleUrl(path.join(HERE, 'testing/fake-encoder-module.ts'));
-const dataDir = resolveDataDir();
-const encoder = new FakeEncoder();
-const dir = mkdtempSync(path.join(os.tmpdir(), 'cladmop-hostile-'));
-let bundle: string;
-let model: Model;
-let app: FastifyInstance;
-
-before(async () => {
-  bundle = (await writeTinyBundle({ encoder, dir: path.join(dir, 'model') })).dir;
-  model = await loadModel(bundle, { encoder, dataDir });
-  app = buildServer(model);
-  await app.ready();
-});
-after(async () => {
-  await app.close();
-  model.dispose();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const post = (url: string, payload: unknown, headers: Record<string, string> = {}) =>
-  app.inject({ method: 'POST', url, payload: typeof payload === 'string' ? payload : JSON.stringify(payload), headers: { 'content-type': 'application/json', ...headers } });
+const t = useTinyApp('cladmop-hostile-');
+const { encoder, dataDir, dir, post } = t;
 const record = (extra: Record<string, unknown> = {}) => ({ nctid: 'NCT00000001', phase: 'phase 1', criteria: 'Inclusion Criteria:\n- adults\nExclusion Criteria:\n- pregnant', ...extra });
 const literal = (xs: string[]) => `[${xs.map((x) => `'${x}'`).join(', ')}]`;
 
@@ -128,17 +107,17 @@ test('text/plain gets 415 like form-encoded; GET on a POST route gets 405 with A
     assert.equal(r.statusCode, 415, `${type}: ${r.payload}`);
   }
   for (const url of ['/v1/predict', '/v1/predict/batch']) {
-    const r = await app.inject({ method: 'GET', url });
+    const r = await t.app.inject({ method: 'GET', url });
     assert.equal(r.statusCode, 405);
     assert.equal(r.headers.allow, 'POST');
   }
-  const d = await app.inject({ method: 'DELETE', url: '/healthz' });
+  const d = await t.app.inject({ method: 'DELETE', url: '/healthz' });
   assert.equal(d.statusCode, 405);
   assert.match(d.headers.allow as string, /GET/);
 });
 
 test('error bodies carry no server paths and bounded echoes of input', async () => {
-  const noTables = await loadModel(bundle, { encoder, dataDir: path.join(dir, 'no-such-data') });
+  const noTables = await loadModel(t.bundle, { encoder, dataDir: path.join(dir, 'no-such-data') });
   const s = buildServer(noTables);
   try {
     const r = await s.inject({ method: 'POST', url: '/v1/predict', payload: sampleStudy() });
@@ -152,7 +131,7 @@ test('error bodies carry no server paths and bounded echoes of input', async () 
   const q = await post(`/v1/predict?${name}=1`, record());
   assert.equal(q.statusCode, 400);
   assert.ok(q.payload.length < 1000, `${q.payload.length} bytes`);
-  const u = await app.inject({ method: 'GET', url: `/${'u'.repeat(8192)}` });
+  const u = await t.app.inject({ method: 'GET', url: `/${'u'.repeat(8192)}` });
   assert.equal(u.statusCode, 404);
   assert.ok(u.payload.length < 400, `${u.payload.length} bytes`);
   const ctl = await post('/v1/predict', record({ nctid: 'NCT0\u001b[2J\u0007' }));
@@ -177,7 +156,7 @@ function rawRequest(port: number, text: string, { keepOpenMs = 0 } = {}): Promis
 }
 
 test('bound to loopback, other Host headers are refused (DNS rebinding); timeouts and the connection cap are real', async () => {
-  const server = await startServer(model, { port: 0, host: '127.0.0.1', requestTimeoutMs: 1000, maxConnections: 4 });
+  const server = await startServer(t.model, { port: 0, host: '127.0.0.1', requestTimeoutMs: 1000, maxConnections: 4 });
   const port = Number(new URL(server.url).port);
   try {
     const ok = await fetch(`${server.url}/healthz`);
@@ -205,8 +184,8 @@ test('bound to loopback, other Host headers are refused (DNS rebinding); timeout
 
 test('worker threads: /healthz answers within 100 ms while the heaviest explanation runs; a timed-out job is stopped and the next request is served', async () => {
   // 40 ms of synchronous CPU per encoded text: an explanation of a 120-statement record takes ~5 s.
-  const runner = await WorkerRunner.start({ bundleDir: bundle, dataDir, encoderModule, encoderOptions: { busyMsPerText: 40 } }, { timeoutMs: 1500, maxQueue: 8 });
-  const server = await startServer(model, { port: 0, host: '127.0.0.1', runner });
+  const runner = await WorkerRunner.start({ bundleDir: t.bundle, dataDir, encoderModule, encoderOptions: { busyMsPerText: 40 } }, { timeoutMs: 1500, maxQueue: 8 });
+  const server = await startServer(t.model, { port: 0, host: '127.0.0.1', runner });
   try {
     const heavy = record({
       criteria: `Inclusion Criteria:\n${Array.from({ length: 200 }, (_, i) => `- condition ${i}`).join('\n')}`,

@@ -1,43 +1,22 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
-import type { FastifyInstance } from 'fastify';
-import { resolveDataDir } from '../data/splits.ts';
 import { PACKAGE_ROOT } from '../settings.ts';
 import { readTopCsv } from '../data/top-csv.ts';
-import { loadModel, type Model } from '../predict/model.ts';
+import { loadModel } from '../predict/model.ts';
 import { predict } from '../predict/predict.ts';
 import { parseJsonRecord } from '../predict/inputs.ts';
-import { FakeEncoder, sampleStudy, writeTinyBundle } from '../predict/testing/fixtures.ts';
+import { sampleStudy } from '../predict/testing/fixtures.ts';
 import { runPredict } from '../cli/commands/predict.ts';
+import { useTinyApp } from './testing/tiny-app.ts';
 import { buildServer, fieldOf, startServer } from './server.ts';
 import { BODY_LIMIT, MAX_BATCH } from './schemas.ts';
 
-const dataDir = resolveDataDir();
-const encoder = new FakeEncoder();
-const dir = mkdtempSync(path.join(os.tmpdir(), 'cladmop-serve-'));
+const tiny = useTinyApp('cladmop-serve-');
+const { encoder, dataDir, dir, post } = tiny;
 const topCsv = path.join(PACKAGE_ROOT, 'test/fixtures/top/phase_I_valid.sample.csv');
-let bundle: string;
-let model: Model;
-let app: FastifyInstance;
-
-before(async () => {
-  bundle = (await writeTinyBundle({ encoder, dir: path.join(dir, 'model') })).dir;
-  model = await loadModel(bundle, { encoder, dataDir });
-  app = buildServer(model);
-  await app.ready();
-});
-after(async () => {
-  await app.close();
-  model.dispose();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const post = (url: string, payload: unknown, headers: Record<string, string> = {}) =>
-  app.inject({ method: 'POST', url, payload: typeof payload === 'string' ? payload : JSON.stringify(payload), headers: { 'content-type': 'application/json', ...headers } });
 
 /** TOP CSV trials as TOP-like JSON records (list fields as arrays). */
 const topRecords = () =>
@@ -45,11 +24,11 @@ const topRecords = () =>
 
 test('the same probability through the library, the CLI and the HTTP API (API v2 record and TOP CSV)', async () => {
   // API v2 record
-  const [lib] = await predict(model, parseJsonRecord(sampleStudy(), { dataDir }).inputs);
+  const [lib] = await predict(tiny.model, parseJsonRecord(sampleStudy(), { dataDir }).inputs);
   const studyFile = path.join(dir, 'study.json');
   writeFileSync(studyFile, JSON.stringify(sampleStudy()));
   const cliOut = path.join(dir, 'study.ndjson');
-  await runPredict({ model: bundle, input: studyFile, out: cliOut, chunk: '64', cache: false }, { encoder });
+  await runPredict({ model: tiny.bundle, input: studyFile, out: cliOut, chunk: '64', cache: false }, { encoder });
   const cli = JSON.parse(readFileSync(cliOut, 'utf8'));
   const http = await post('/v1/predict', sampleStudy());
   assert.equal(http.statusCode, 200);
@@ -58,9 +37,9 @@ test('the same probability through the library, the CLI and the HTTP API (API v2
   assert.deepEqual(http.json().prediction, JSON.parse(JSON.stringify(lib)));
 
   // TOP CSV
-  const libTop = await predict(model, readTopCsv(topCsv).rows.map((r) => r.trial));
+  const libTop = await predict(tiny.model, readTopCsv(topCsv).rows.map((r) => r.trial));
   const csvOut = path.join(dir, 'top.csv');
-  await runPredict({ model: bundle, input: topCsv, out: csvOut, chunk: '4', cache: false }, { encoder });
+  await runPredict({ model: tiny.bundle, input: topCsv, out: csvOut, chunk: '4', cache: false }, { encoder });
   const cliTop = (parse(readFileSync(csvOut, 'utf8'), { columns: true }) as { probability: string }[]).map((r) => Number(r.probability));
   const batch = await post('/v1/predict/batch', { records: topRecords() });
   assert.equal(batch.statusCode, 200);
@@ -124,7 +103,7 @@ test('malformed requests get 4xx JSON naming the field', async () => {
   const xml = await post('/v1/predict', '<study/>', { 'content-type': 'application/xml' });
   assert.equal(xml.statusCode, 415);
   assert.match(xml.json().error, /application\/json/);
-  const unknown = await app.inject({ method: 'GET', url: '/v1/nothing' });
+  const unknown = await tiny.app.inject({ method: 'GET', url: '/v1/nothing' });
   assert.equal(unknown.statusCode, 404);
   assert.deepEqual(unknown.json(), { error: 'no route GET /v1/nothing' });
 });
@@ -148,19 +127,19 @@ test('explain, models, examples, health, OpenAPI and the page', async () => {
   const e = (await post('/v1/predict?explain=true', sampleStudy())).json();
   assert.equal(e.explanation.statements.length, 6);
   assert.deepEqual(e.explanation.drugs.map((d: { name: string }) => d.name), ['metformin', 'gefitinib']);
-  const models = (await app.inject('/v1/models')).json();
-  assert.equal(models.models[0].id, model.info.id);
+  const models = (await tiny.app.inject('/v1/models')).json();
+  assert.equal(models.models[0].id, tiny.model.info.id);
   assert.equal(models.models[0].phase, 'I');
   assert.equal(models.models[0].encoder.id, encoder.id);
-  assert.deepEqual((await app.inject('/healthz')).json(), { status: 'ok' });
-  const ex = (await app.inject('/v1/examples')).json();
+  assert.deepEqual((await tiny.app.inject('/healthz')).json(), { status: 'ok' });
+  const ex = (await tiny.app.inject('/v1/examples')).json();
   assert.ok(ex.examples.length >= 3);
   assert.ok(ex.examples.every((x: { record: Record<string, unknown> }) => !('label' in x.record) && !('status' in x.record)));
   assert.equal((await post('/v1/predict', ex.examples[0].record)).statusCode, 200);
-  const doc = (await app.inject('/openapi.json')).json();
+  const doc = (await tiny.app.inject('/openapi.json')).json();
   assert.equal(doc.openapi, '3.1.0');
   assert.deepEqual(Object.keys(doc.paths).sort(), ['/', '/healthz', '/openapi.json', '/v1/examples', '/v1/models', '/v1/predict', '/v1/predict/batch']);
-  const page = await app.inject('/');
+  const page = await tiny.app.inject('/');
   assert.equal(page.statusCode, 200);
   assert.match(page.headers['content-type'] as string, /text\/html/);
   const csp = page.headers['content-security-policy'] as string;
@@ -176,7 +155,7 @@ test('field paths from Ajv instance paths', () => {
 });
 
 test('timeouts give 503; closing the server finishes requests in flight', async () => {
-  const slow = await loadModel(bundle, { encoder, dataDir });
+  const slow = await loadModel(tiny.bundle, { encoder, dataDir });
   const score = slow.score;
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
