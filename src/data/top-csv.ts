@@ -196,17 +196,7 @@ export class TopCsvRows {
       return;
     }
     if (depth < 8 && this.recover(body, line, message, depth)) return;
-    const last = line + Math.max(0, countLineEnds(body.replace(/[\r\n]+$/, '')));
-    this.row++;
-    this.out.push({
-      error: {
-        file: this.source,
-        row: this.row,
-        line,
-        field: '(csv)',
-        message: `${message}: line${last > line ? `s ${line}-${last}` : ` ${line}`} could not be read as a row and ${last > line ? 'were' : 'was'} skipped`,
-      },
-    });
+    this.lost(line, line + Math.max(0, countLineEnds(body.replace(/[\r\n]+$/, ''))), message, '');
   }
 
   /** Call once after the last record. */
@@ -262,6 +252,20 @@ export class TopCsvRows {
    * Re-reads a broken record's text from the first later line that starts a record and parses into whole rows;
    * the lines before it are reported lost. Returns false (reporting nothing) when there is no such line.
    */
+  /** Records lines `line`..`last` as one unreadable row (an error naming them), counted as a row. */
+  private lost(line: number, last: number, why: string, suffix: string): void {
+    this.row++;
+    this.out.push({
+      error: {
+        file: this.source,
+        row: this.row,
+        line,
+        field: '(csv)',
+        message: `${why}: line${last > line ? `s ${line}-${last}` : ` ${line}`} could not be read as a row and ${last > line ? 'were' : 'was'} skipped${suffix}`,
+      },
+    });
+  }
+
   private recover(body: string, line: number, why: string, depth: number): boolean {
     const header = this.header!;
     const parts = body.split(/(?<=\r\n|\r(?!\n)|\n)/);
@@ -284,17 +288,8 @@ export class TopCsvRows {
           continue;
         }
         if (events.length === 0 || events[0].record?.length !== header.length) continue;
-        this.row++;
         const last = line + k - 1;
-        this.out.push({
-          error: {
-            file: this.source,
-            row: this.row,
-            line,
-            field: '(csv)',
-            message: `${why}: line${k > 1 ? `s ${line}-${last}` : ` ${line}`} could not be read as a row and ${k > 1 ? 'were' : 'was'} skipped; reading resumed at line ${last + 1}`,
-          },
-        });
+        this.lost(line, last, why, `; reading resumed at line ${last + 1}`);
         const lines = new LineTracker(line + k - 1);
         for (const ev of events) {
           const start = lines.next(ev.raw);
