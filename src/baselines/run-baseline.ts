@@ -15,14 +15,14 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { BenchmarkPhase, LabelledTrial } from '../data/trial.ts';
 import { describeSplit, loadSplit, resolveDataDir, type LoadedSplit, type SplitName } from '../data/splits.ts';
-import { TfidfVectorizer, TrialTfidf, type TrialTfidfOptions, DEFAULT_TFIDF_OPTIONS, DEFAULT_TRIAL_TOKEN_OPTIONS } from '../features/tfidf.ts';
+import { TfidfVectorizer, TrialTfidf, type TfidfState, type TrialTfidfOptions, DEFAULT_TFIDF_OPTIONS, DEFAULT_TRIAL_TOKEN_OPTIONS } from '../features/tfidf.ts';
 import { csrSelectRows } from '../features/sparse.ts';
 import { bootstrapMetrics, allPositiveReference, type BootstrapMetrics, type AllPositiveReference } from '../eval/bootstrap.ts';
 import { computeAllMetrics } from '../eval/compute-all-metrics.ts';
 import type { MetricValues } from '../eval/metric-names.ts';
 import { createRng } from '../eval/rng.ts';
 import { deriveSeed, gridSearchCv, type CandidateScore } from './cross-validation.ts';
-import { defaultGrid, describeParams, fitBaseline, type BaselineModelName, type BaselineParams } from './models.ts';
+import { defaultGrid, describeParams, fitBaseline, type BaselineModelName, type BaselineParams, type FittedBaseline } from './models.ts';
 
 export interface BaselineProgress {
   stage: 'load' | 'cv' | 'refit' | 'predict' | 'write';
@@ -106,6 +106,8 @@ export interface RunBaselineResult {
   splitDescriptions: string[];
   /** Probabilities for the test rows, in file order. */
   probabilities: Float64Array;
+  /** The final fit on train+valid and its TF-IDF state: what a model bundle of this baseline holds. */
+  final: { fitted: FittedBaseline; tfidf: TfidfState; tokens: TrialTfidfOptions['tokens'] };
   testIds: string[];
   testLabels: Uint8Array;
 }
@@ -266,5 +268,6 @@ export async function runBaseline(options: RunBaselineOptions): Promise<RunBasel
     probabilities,
     testIds: ids,
     testLabels,
+    final: { fitted, tfidf: finalVec.toState(), tokens: featureOptions.tokens },
   };
 }

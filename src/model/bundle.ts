@@ -12,11 +12,13 @@ import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, re
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { writeFileAtomic } from '../runtime/atomic-write.ts';
-import { readSafetensors, writeSafetensors, type Tensor } from '../runtime/safetensors.ts';
+import { decodeSafetensors, readSafetensors, writeSafetensors, type Tensor } from '../runtime/safetensors.ts';
 import { tree } from '@jax-js/jax';
 import { namedLeaves, treeFromTensors, treeToTensors } from '../runtime/param-tree.ts';
 import { initCladmop, initLoraParams, type CladmopConfig, type CladmopLora, type CladmopParams } from './cladmop.ts';
 import type { LexicalState } from './lexical.ts';
+import type { RandomForestModel } from '../baselines/random-forest.ts';
+import { ForestLevel, forestFromTensors, forestToTensors, type ForestTextState } from './forest-level.ts';
 import { SINGLE_MODEL, type OnnxMemberNames } from './onnx-export.ts';
 
 export const BUNDLE_FORMAT = 'cladmop-model';
@@ -38,7 +40,9 @@ export interface BundleConfig {
    * Schema 2: 'cladmop' (default; weights.safetensors) or 'tfidf-lr', the TF-IDF + logistic-regression baseline
    * as a model (lexical.json alone, no network weights), so `predict`, `serve` and `evaluate` can use it too.
    */
-  kind?: 'cladmop' | 'tfidf-lr';
+  kind?: 'cladmop' | 'tfidf-lr' | 'tfidf-rf';
+  /** A tfidf-rf bundle: the forest's settings (its trees are in forest.safetensors, its vectoriser in tfidf.json). */
+  forest?: Omit<RandomForestModel, 'trees' | 'kind'>;
   /** The network (absent in a tfidf-lr bundle). */
   architecture: CladmopConfig;
   /** Criteria encoder the model was trained on (its outputs are the model's input). */
@@ -134,6 +138,8 @@ export interface LoadedBundle {
   onnx: { tensors: Record<string, Tensor>; members: OnnxMemberNames[] };
   /** The lexical level's state (lexical.json), when the model has one. */
   lexical: LexicalState | null;
+  /** A tfidf-rf bundle's forest and vectoriser. */
+  forest: ForestLevel | null;
 }
 
 /** A member's weights under the single-model names: the shared base with the member's head, and its adapters as lora.*. */
@@ -225,6 +231,57 @@ export function readBundleFile(dir: string, name: unknown, expectedBytes: number
   }
 }
 
+export interface SaveForestBundleInput {
+  dir: string;
+  forest: RandomForestModel;
+  text: ForestTextState;
+  icdVocabulary: string[];
+  config: SaveLexicalBundleInput['config'];
+}
+
+/** Saves the TF-IDF + random-forest baseline as a model bundle (kind 'tfidf-rf'). */
+export function saveForestBundle(input: SaveForestBundleInput): BundleConfig {
+  mkdirSync(input.dir, { recursive: true });
+  const forestFile = path.join(input.dir, 'forest.safetensors');
+  writeSafetensors(forestFile, forestToTensors(input.forest), { format: `${BUNDLE_FORMAT}-v${BUNDLE_SCHEMA_VERSION}-forest` });
+  writeFileAtomic(path.join(input.dir, 'tfidf.json'), JSON.stringify(input.text));
+  writeFileAtomic(path.join(input.dir, 'icd_vocabulary.json'), JSON.stringify(input.icdVocabulary));
+  const files: BundleConfig['files'] = {};
+  for (const name of ['forest.safetensors', 'tfidf.json', 'icd_vocabulary.json']) {
+    const bytes = readFileSync(path.join(input.dir, name));
+    files[name] = { sha256: sha256(bytes), bytes: bytes.length };
+  }
+  const { trees: _trees, kind: _kind, ...forest } = input.forest;
+  const config = {
+    format: BUNDLE_FORMAT,
+    schemaVersion: BUNDLE_SCHEMA_VERSION,
+    kind: 'tfidf-rf',
+    ...input.config,
+    forest,
+    createdAt: new Date().toISOString(),
+    files,
+  } as BundleConfig;
+  writeFileAtomic(path.join(input.dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+  return config;
+}
+
+function loadForestBundle(dir: string, config: BundleConfig, contents: Map<string, Buffer>): LoadedBundle {
+  const configFile = path.join(dir, 'config.json');
+  for (const name of ['forest.safetensors', 'tfidf.json', 'icd_vocabulary.json']) {
+    if (!contents.has(name)) throw new BundleError(`${configFile}: a tfidf-rf bundle must list ${name} in files`);
+  }
+  if (!config.forest) throw new BundleError(`${configFile}: a tfidf-rf bundle needs a forest entry`);
+  try {
+    const icdVocabulary = JSON.parse(contents.get('icd_vocabulary.json')!.toString('utf8')) as string[];
+    const text = JSON.parse(contents.get('tfidf.json')!.toString('utf8')) as ForestTextState;
+    const { tensors } = decodeSafetensors(contents.get('forest.safetensors')!, 'forest.safetensors');
+    const forest = new ForestLevel(forestFromTensors(tensors, { kind: 'random-forest', ...config.forest }), text);
+    return { dir, config, params: null, lora: null, icdVocabulary, tensors: {}, members: [], onnx: { tensors: {}, members: [] }, lexical: null, forest };
+  } catch (err) {
+    throw new BundleError(`${dir}: ${(err as Error).message}`);
+  }
+}
+
 /** Reads and checks a bundle; throws BundleError saying what is wrong. */
 export function loadBundle(dir: string): LoadedBundle {
   const configFile = path.join(dir, 'config.json');
@@ -249,7 +306,8 @@ export function loadBundle(dir: string): LoadedBundle {
     if (got !== expected?.sha256) throw new BundleError(`${dir}: ${name} is corrupted or was changed (sha256 ${got.slice(0, 12)}…, config.json says ${String(expected?.sha256).slice(0, 12)}…)`);
   }
   const lexicalOnly = config.kind === 'tfidf-lr';
-  if (config.kind !== undefined && config.kind !== 'cladmop' && !lexicalOnly) throw new BundleError(`${configFile}: kind ${JSON.stringify(config.kind)} is not known (cladmop or tfidf-lr)`);
+  if (config.kind === 'tfidf-rf') return loadForestBundle(dir, config, contents);
+  if (config.kind !== undefined && config.kind !== 'cladmop' && !lexicalOnly) throw new BundleError(`${configFile}: kind ${JSON.stringify(config.kind)} is not known (cladmop, tfidf-lr or tfidf-rf)`);
   if (lexicalOnly && (config.schemaVersion < 2 || !config.lexical)) throw new BundleError(`${configFile}: a tfidf-lr bundle needs schema version 2 and a lexical entry`);
   if ((!lexicalOnly && !config.files?.['weights.safetensors']) || !config.files?.['icd_vocabulary.json']) {
     throw new BundleError(`${configFile}: files must list ${lexicalOnly ? '' : 'weights.safetensors and '}icd_vocabulary.json`);
@@ -266,7 +324,7 @@ export function loadBundle(dir: string): LoadedBundle {
       throw new BundleError(`${dir}: lexical.json is not valid JSON (${(err as Error).message})`);
     }
   }
-  if (lexicalOnly) return { dir, config, params: null, lora: null, icdVocabulary, tensors: {}, members: [], onnx: { tensors: {}, members: [] }, lexical };
+  if (lexicalOnly) return { dir, config, params: null, lora: null, icdVocabulary, tensors: {}, members: [], onnx: { tensors: {}, members: [] }, lexical, forest: null };
   const { tensors: all } = readSafetensors(path.join(dir, 'weights.safetensors'));
   const arch = config.architecture;
   const nMembers = config.schemaVersion >= 2 ? (config.members ?? []).length : 1;
@@ -303,7 +361,7 @@ export function loadBundle(dir: string): LoadedBundle {
       tensors: all,
       members: config.schemaVersion >= 2 ? members.map((_, i) => ({ lora: `members.${i}.lora`, head: `members.${i}.head` })) : SINGLE_MODEL,
     };
-    return { dir, config, params: first!.params, lora: first!.lora, icdVocabulary, tensors: members[0].tensors, members, onnx, lexical };
+    return { dir, config, params: first!.params, lora: first!.lora, icdVocabulary, tensors: members[0].tensors, members, onnx, lexical, forest: null };
   } catch (err) {
     throw new BundleError(`${dir}: ${(err as Error).message}`);
   }

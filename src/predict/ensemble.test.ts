@@ -10,8 +10,15 @@ import { loadModel, type Model } from './model.ts';
 import { predict } from './predict.ts';
 import { explain } from './explain.ts';
 import { FakeEncoder, TINY_ICD_VOCABULARY, writeTinyBundle } from './testing/fixtures.ts';
-import { saveLexicalBundle } from '../model/bundle.ts';
-import { mkdtempSync } from 'node:fs';
+import { saveForestBundle, saveLexicalBundle } from '../model/bundle.ts';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { writeFakeTop } from '../baselines/testing/fake-top.ts';
+import { runBaseline } from '../baselines/run-baseline.ts';
+import type { RandomForestModel } from '../baselines/random-forest.ts';
+import { loadSplit } from '../data/splits.ts';
+import { DEFAULT_TRIAL_TOKEN_OPTIONS } from '../features/tfidf.ts';
+import { readSafetensors, writeSafetensors } from '../runtime/safetensors.ts';
 import os from 'node:os';
 
 const dataDir = resolveDataDir();
@@ -122,4 +129,45 @@ test('a criteria-only deep part ignores drugs and diseases (without a lexical le
   } finally {
     m.dispose();
   }
+});
+
+test('the TF-IDF + random-forest baseline saved as a bundle predicts exactly its fitted probabilities (float64 thresholds kept)', async () => {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'cladmop-rf-bundle-'));
+  dirs.push(path.join(root, 'x'));
+  const data = path.join(root, 'top');
+  mkdirSync(data);
+  writeFakeTop(data, 17);
+  const run = await runBaseline({ phase: 'I', model: 'forest', dataDir: data, outDir: path.join(root, 'run'), grid: [{ nEstimators: 25, maxFeatures: 'sqrt', minSamplesLeaf: 1 }] });
+  const dir = path.join(root, 'model');
+  saveForestBundle({
+    dir,
+    forest: run.final.fitted.model as RandomForestModel,
+    text: { tokens: { ...DEFAULT_TRIAL_TOKEN_OPTIONS, ...run.final.tokens }, tfidf: run.final.tfidf },
+    icdVocabulary: TINY_ICD_VOCABULARY,
+    config: { encoder: { spec: 'fake', id: encoder.id, name: encoder.name }, phase: 'I', dmFeatures: { moleculeSource: 'top', nameBuckets: 64 }, maxCriteria: 64, training: {}, metrics: {}, codeVersion: 'test' },
+  });
+  const rf = await loadModel(dir, { encoder, dataDir });
+  try {
+    assert.equal(rf.info.kind, 'tfidf-rf');
+    const rows = loadSplit('I', 'test', data).rows;
+    const out = await predict(rf, rows.map((r) => r.trial));
+    out.forEach((p, k) => assert.ok(Math.abs(p.rawProbability! - run.probabilities[k]) < 1e-9, `${p.nctid}: ${p.rawProbability} vs ${run.probabilities[k]}`));
+    const e = await explain(rf, rows[0].trial);
+    assert.equal(e.statements.length, 3);
+  } finally {
+    rf.dispose();
+  }
+  // A tampered tree (a child pointing back up) is refused, not followed.
+  const f = path.join(dir, 'forest.safetensors');
+  const { tensors, metadata } = readSafetensors(f);
+  const left = tensors.left.data as Int32Array;
+  const internal = left.findIndex((x) => x !== -1);
+  left[internal] = 0;
+  writeSafetensors(f, tensors, metadata);
+  const bytes = readFileSync(f);
+  const cfgFile = path.join(dir, 'config.json');
+  const cfg = JSON.parse(readFileSync(cfgFile, 'utf8'));
+  cfg.files['forest.safetensors'] = { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
+  writeFileSync(cfgFile, JSON.stringify(cfg));
+  await assert.rejects(loadModel(dir, { encoder, dataDir }), /points outside the tree/);
 });

@@ -21,6 +21,7 @@ import type { BenchmarkPhase } from '../data/trial.ts';
 import { calibrationProblem, type Calibration } from './calibration.ts';
 import { OnnxScorer } from './onnx-scorer.ts';
 import { LexicalModel } from '../model/lexical.ts';
+import type { TextLevel } from '../model/forest-level.ts';
 import { initJax } from '../runtime/jax-init.ts';
 
 export { BundleError };
@@ -41,11 +42,11 @@ export interface ModelInfo {
   metrics: Record<string, unknown>;
   /** Whether the bundle came from a quick (`--quick`) run. */
   quick: boolean;
-  /** 'cladmop', or 'tfidf-lr' for the TF-IDF + logistic-regression baseline saved as a model. */
-  kind: 'cladmop' | 'tfidf-lr';
+  /** 'cladmop', or a TF-IDF baseline saved as a model: 'tfidf-lr' (logistic regression), 'tfidf-rf' (random forest). */
+  kind: 'cladmop' | 'tfidf-lr' | 'tfidf-rf';
   /** Ensemble members (fine-tuning seeds) whose probabilities are averaged (0 for tfidf-lr). */
   members: number;
-  /** [ours] Whether the model has the lexical level (TF-IDF + logistic-regression offset, model/lexical.ts). */
+  /** Whether the model scores the trial's words: the [ours] lexical level (model/lexical.ts), or a saved TF-IDF baseline. */
   lexical: boolean;
 }
 
@@ -83,7 +84,7 @@ export interface Model {
   /**
    * The lexical level (null when the model has none): `predict` and `explain` put its logit in `TrialInput.offset`.
    */
-  readonly lexical: LexicalModel | null;
+  readonly lexical: TextLevel | null;
   /**
    * Raw success probabilities (before calibration) of prepared inputs: the mean over the ensemble members of
    * sigmoid(member logit + input.offset). Calls are serialised: one forward pass at a time. Replaceable (tests
@@ -142,7 +143,7 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
         `use the encoder the bundle names (spec ${JSON.stringify(config.encoder.spec)}).`,
     );
   }
-  if (config.kind !== 'tfidf-lr' && encoder.dim !== config.architecture.dEncoder) {
+  if ((config.kind ?? 'cladmop') === 'cladmop' && encoder.dim !== config.architecture.dEncoder) {
     release();
     throw new Error(`criteria encoder width ${encoder.dim} != the model's dEncoder ${config.architecture.dEncoder}`);
   }
@@ -188,11 +189,11 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
     quick: training.quick === true,
     kind: config.kind ?? 'cladmop',
     members: bundle.members.length,
-    lexical: bundle.lexical !== null,
+    lexical: bundle.lexical !== null || bundle.forest !== null,
   };
-  let lexical: LexicalModel | null = null;
+  let lexical: TextLevel | null = bundle.forest;
   try {
-    lexical = bundle.lexical ? LexicalModel.fromState(bundle.lexical) : null;
+    if (bundle.lexical) lexical = LexicalModel.fromState(bundle.lexical);
   } catch (err) {
     release();
     throw new BundleError(`${bundleDir}: ${(err as Error).message}`);

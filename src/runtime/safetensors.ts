@@ -7,16 +7,16 @@
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from './atomic-write.ts';
 
-export type SafetensorsDType = 'F32' | 'F16' | 'I32' | 'U8';
+export type SafetensorsDType = 'F32' | 'F64' | 'F16' | 'I32' | 'U8';
 
 export interface Tensor {
   dtype: SafetensorsDType;
   shape: number[];
-  /** F32 -> Float32Array, F16 -> Uint16Array (raw half bits), I32 -> Int32Array, U8 -> Uint8Array. */
-  data: Float32Array | Uint16Array | Int32Array | Uint8Array;
+  /** F32 -> Float32Array, F64 -> Float64Array, F16 -> Uint16Array (raw half bits), I32 -> Int32Array, U8 -> Uint8Array. */
+  data: Float32Array | Float64Array | Uint16Array | Int32Array | Uint8Array;
 }
 
-const BYTES: Record<SafetensorsDType, number> = { F32: 4, F16: 2, I32: 4, U8: 1 };
+const BYTES: Record<SafetensorsDType, number> = { F32: 4, F64: 8, F16: 2, I32: 4, U8: 1 };
 const MAX_HEADER = 100 * 1024 * 1024;
 
 export class SafetensorsError extends Error {}
@@ -108,7 +108,15 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors'): Sa
     const raw = Uint8Array.prototype.slice.call(bytes, dataStart + begin, dataStart + end);
     const buf = raw.buffer;
     const data =
-      dtype === 'F32' ? new Float32Array(buf) : dtype === 'I32' ? new Int32Array(buf) : dtype === 'F16' ? new Uint16Array(buf) : new Uint8Array(buf);
+      dtype === 'F32'
+        ? new Float32Array(buf)
+        : dtype === 'F64'
+          ? new Float64Array(buf)
+          : dtype === 'I32'
+            ? new Int32Array(buf)
+            : dtype === 'F16'
+              ? new Uint16Array(buf)
+              : new Uint8Array(buf);
     tensors[name] = { dtype, shape: e.shape!, data };
   }
   // By (begin, end), as the reference implementation does: an empty tensor sharing its begin with a non-empty one

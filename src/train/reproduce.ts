@@ -11,7 +11,9 @@ import { PACKAGE_ROOT as REPO_ROOT } from '../settings.ts';
 import type { BenchmarkPhase, LabelledTrial } from '../data/trial.ts';
 import { loadEncoder } from '../features/encoder-spec.ts';
 import { initCladmop, initLoraParams, ownPairScoresFromGrouped, type DmBatch, type CladmopConfig, type CladmopLora, type CladmopParams } from '../model/cladmop.ts';
-import { saveBundle, saveLexicalBundle } from '../model/bundle.ts';
+import { saveBundle, saveForestBundle, saveLexicalBundle } from '../model/bundle.ts';
+import { DEFAULT_TRIAL_TOKEN_OPTIONS } from '../features/tfidf.ts';
+import type { RandomForestModel } from '../baselines/random-forest.ts';
 import { bootstrapMetrics, allPositiveReference, type BootstrapMetrics } from '../eval/bootstrap.ts';
 import { averagePrecision } from '../eval/metrics/average-precision.ts';
 import { rocAuc } from '../eval/metrics/roc-auc.ts';
@@ -381,6 +383,24 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
         const bp = test.map((t) => byId.get(t.nctid));
         if (bp.some((p) => p === undefined)) throw new Error(`baseline ${model} has no prediction for some phase ${phase} test rows`);
         baselines.push({ model, metrics: bootstrapMetrics(testLabels, bp as number[], { seed: 2023 }) });
+        if (model === 'forest') {
+          // The forest as a model bundle (predict / serve / evaluate on any trial), as the LR one below.
+          saveForestBundle({
+            dir: path.join(bdir, 'model'),
+            forest: run.final.fitted.model as RandomForestModel,
+            text: { tokens: { ...DEFAULT_TRIAL_TOKEN_OPTIONS, ...run.final.tokens }, tfidf: run.final.tfidf },
+            icdVocabulary: icd.entries,
+            config: {
+              encoder: { spec: o.encoder, id: encoder.id, name: encoder.name },
+              phase,
+              dmFeatures: { moleculeSource: o.moleculeSource, nameBuckets: config.nameBuckets },
+              maxCriteria: DEFAULT_FINETUNE.maxCriteria,
+              training: { model: 'TF-IDF + random forest', params: run.metrics.selection.chosen, rows: run.metrics.learnRows.rows, selection: run.metrics.selection.method, quick: o.quick },
+              metrics: { test: { f1: run.metrics.test.point.f1, prAuc: run.metrics.test.point.prAuc, rocAuc: run.metrics.test.point.rocAuc } },
+              codeVersion: JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')).version,
+            },
+          });
+        }
         baselineProbs.push({ method: `TF-IDF + ${model === 'lr' ? 'logistic regression' : 'random forest'}`, probabilities: bp as number[] });
       }
       const fewBaselines = await timed(`few-shot TF-IDF baselines${BESIDE_POOL}`, async () => fewShotBaselines(fewRuns.draws, rows('train'), rows('test')));
