@@ -144,7 +144,7 @@ test('refuses a wrong byte size for shape x dtype, an unknown dtype and a bad sh
   const data = new Uint8Array(12);
   refuses(rawFile({ w: { dtype: 'F32', shape: [2], data_offsets: [0, 12] } }, data), /tensor w: 12 bytes for shape \[2\] F32 \(expected 8\)/);
   refuses(rawFile({ w: { dtype: 'F16', shape: [3], data_offsets: [0, 12] } }, data), /tensor w: 12 bytes for shape \[3\] F16 \(expected 6\)/);
-  refuses(rawFile({ w: { dtype: 'F64', shape: [1], data_offsets: [0, 8] } }, data.subarray(0, 8)), /tensor w: unsupported dtype F64/);
+  refuses(rawFile({ w: { dtype: 'BF16', shape: [4], data_offsets: [0, 8] } }, data.subarray(0, 8)), /tensor w: unsupported dtype BF16/);
   // A dtype named like an Object.prototype member must not be mistaken for a known one.
   refuses(rawFile({ w: { dtype: 'toString', shape: [1], data_offsets: [0, 8] } }, data.subarray(0, 8)), /tensor w: unsupported dtype toString/);
   refuses(rawFile({ w: { dtype: 'U8', shape: [-1], data_offsets: [0, 0] } }, new Uint8Array(0)), /tensor w: bad shape/);
@@ -181,4 +181,12 @@ test('readSafetensors names the file it cannot read', () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('F64 tensors round-trip bit for bit (forest thresholds are float64)', () => {
+  const data = Float64Array.from([0.1, 1 / 3, -2.5e-300, Number.MAX_VALUE]);
+  const bytes = Buffer.concat(encodeSafetensors({ t: { dtype: 'F64', shape: [4], data } }));
+  const { tensors } = decodeSafetensors(bytes);
+  assert.equal(tensors.t.dtype, 'F64');
+  assert.deepEqual(tensors.t.data, data);
 });
