@@ -19,7 +19,7 @@ const csvFile = process.argv[3] ?? path.join(settings.dataDir, 'phase_I_test.csv
 
 // The default models inside the installed package (models/phase-I, -II, -III): each trial goes to its phase's model.
 const models = await ModelRouter.load();
-for (const m of Object.values(models.models)) console.log(`phase ${m.info.phase} model ${m.info.id.slice(0, 12)}: ${m.info.members} members, calibration ${m.info.calibration}`);
+for (const m of Object.values(models.models)) console.log(`phase ${m.info.phase} model ${m.info.id.slice(0, 12)}: ${m.info.members} members, calibration ${m.info.calibration}, from ${m.dir}`);
 
 // A TOP CSV row: the readers return labelled trials; the label is not an input of the model.
 const top = readTopCsv(csvFile);
