@@ -80,7 +80,7 @@ const install = run(npm, ['install', '--prefer-offline', '--no-audit', '--no-fun
 const installed = path.join(project, 'node_modules/cladmop');
 console.log(`installed in ${install.seconds.toFixed(1)} s`);
 
-step('(a) plain Node: examples/library.mjs scores a TOP CSV row and an API v2 record with the shipped phase I model');
+step('(a) plain Node: examples/library.mjs scores a TOP CSV row and an API v2 record with the shipped default models');
 copyFileSync(path.join(root, 'examples/library.mjs'), path.join(project, 'library.mjs'));
 copyFileSync(path.join(root, 'examples/study.json'), path.join(project, 'study.json'));
 // The installed package's own defaults, except the data (not shipped) and a cache directory we can inspect.
