@@ -7,7 +7,7 @@
  * endpoints (a phase 1/2 dose-escalation-plus-expansion study succeeds when its phase 2 part does). The
  * prediction says which model scored it (`phase.model`) and warns that the trial also belongs to the earlier one.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { benchmarkPhasesOf, type BenchmarkPhase } from '../data/trial.ts';
 import { settings } from '../settings.ts';
@@ -27,6 +27,15 @@ export function defaultModelsDir(): string {
 export function routePhase(phaseText: string): BenchmarkPhase | null {
   const phases = benchmarkPhasesOf(phaseText);
   return phases.length === 0 ? null : phases[phases.length - 1];
+}
+
+/** The encoder id a bundle records, or null when its config cannot be read (loadModel then says why). */
+function encoderIdOf(bundle: string): string | null {
+  try {
+    return (JSON.parse(readFileSync(path.join(bundle, 'config.json'), 'utf8')) as { encoder?: { id?: string } }).encoder?.id ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /** Models by phase; a trial goes to the model of `routePhase`. */
@@ -52,9 +61,15 @@ export class ModelRouter {
   /** Loads `phase-I`, `phase-II` and `phase-III` from `dir` (default: the shipped models); at least one must exist. */
   static async load(dir = defaultModelsDir(), options: LoadModelOptions = {}): Promise<ModelRouter> {
     const models: Partial<Record<BenchmarkPhase, Model>> = {};
+    // The bundles name the same criteria encoder: it is loaded once and shared (the others would be copies).
+    let shared = options.encoder;
     for (const phase of BENCHMARK_PHASES) {
       const bundle = path.join(dir, `phase-${phase}`); // settings.defaultModelDir(phase) for the default dir
-      if (existsSync(path.join(bundle, 'config.json'))) models[phase] = await loadModel(bundle, options);
+      if (!existsSync(path.join(bundle, 'config.json'))) continue;
+      const recorded = encoderIdOf(bundle);
+      const model = await loadModel(bundle, { ...options, encoder: shared && shared.id === recorded ? shared : options.encoder });
+      shared ??= model.encoder;
+      models[phase] = model;
     }
     if (Object.keys(models).length === 0) {
       throw new Error(`no default models in ${dir} (expected phase-I, phase-II, phase-III bundles; set CLADMOP_MODELS or pass --model DIR)`);
