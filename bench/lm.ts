@@ -24,7 +24,7 @@ import { adamInit, adamUpdate, DEFAULT_ADAM, type AdamState } from '../src/train
 import { isOutOfMemory, log, numberOption, round, runBench, stats, timeIt, msSummary, type Stats } from './common.ts';
 import { lmForwardFlops, lmTrainFlops } from './flops.ts';
 
-type Array = np.Array;
+type NpArray = np.Array;
 
 function randomTokens(B: number, T: number, vocab: number, seed: number): Int32Array<ArrayBuffer> {
   let s = seed >>> 0 || 1;
@@ -65,7 +65,7 @@ await runBench('lm', async (args, { notes }) => {
     await session.release();
     // jax-js, for comparison (its wasm heap limits the batch).
     const Bj = Math.min(B, 4);
-    const fwd = jit((p: LmParams, tokens: Array) => forward(c, p, tokens, { key: null, logits: false, returnLayers: layers }).hidden);
+    const fwd = jit((p: LmParams, tokens: NpArray) => forward(c, p, tokens, { key: null, logits: false, returnLayers: layers }).hidden);
     const jt = toks.subarray(0, Bj * T);
     let jaxMs: number[] | null = null;
     try {
@@ -105,10 +105,10 @@ await runBench('lm', async (args, { notes }) => {
     const decayFlat = Object.fromEntries(Object.entries(shapes).map(([k, s]) => [k, s.length === 2]));
     const decayMask = paramsFromFlat(c, decayFlat as never) as never;
     // Same step as trainLm (src/lm/train-lm.ts).
-    const trainStep = jit((p: LmParams, s: AdamState<LmParams>, toks: Array, w: Array, key: Array, lr: Array) => {
+    const trainStep = jit((p: LmParams, s: AdamState<LmParams>, toks: NpArray, w: NpArray, key: NpArray, lr: NpArray) => {
       const [loss, grads] = valueAndGrad((pp: LmParams) => lmLoss(c, pp, toks, w, key))(tree.ref(p));
       const [p2, s2, norm] = adamUpdate(p, grads, s, lr, { ...DEFAULT_ADAM, weightDecay: o.weightDecay }, o.clipNorm, decayMask);
-      return [p2, s2, loss, norm] as [LmParams, AdamState<LmParams>, Array, Array];
+      return [p2, s2, loss, norm] as [LmParams, AdamState<LmParams>, NpArray, NpArray];
     });
     let p = params;
     let adam: AdamState<LmParams> = adamInit(tree.ref(p));

@@ -7,7 +7,7 @@ import { keptTokens, packBatch, packCriteria, packDm, packGrouped, type TrialInp
 
 await init('wasm');
 
-type Array = np.Array;
+type NpArray = np.Array;
 
 const seg = (nInc: number, nExc: number) => Uint8Array.from({ length: nInc + nExc }, (_, t) => (t < nInc ? 0 : 1));
 const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
@@ -80,8 +80,8 @@ function dm(nMol: number, drugs: number[][], diseases: number[][]): DmFeatures {
   };
 }
 
-const host = async (a: Array) => [...((await a.data()) as Float32Array)];
-const bools = async (a: Array) => [...((await a.astype(np.int32).data()) as Int32Array)];
+const host = async (a: NpArray) => [...((await a.data()) as Float32Array)];
+const bools = async (a: NpArray) => [...((await a.astype(np.int32).data()) as Int32Array)];
 
 test('packBatch: shapes, criteria values and masks, padding rows', async () => {
   const items: TrialInput[] = [

@@ -6,12 +6,12 @@ import { countParameters, forward, initParams, lmLoss, maskedLmLoss, parameterSh
 
 await init('wasm');
 
-type Array = np.Array;
+type NpArray = np.Array;
 
 const C: LmConfig = { vocabSize: 64, dModel: 16, nLayers: 2, nHeads: 2, dFf: 32, maxLen: 16, dropout: 0 };
 
 const ints = (vals: number[], shape: number[]) => np.array(Int32Array.from(vals), { dtype: np.int32 }).reshape(shape);
-const leafRefCounts = (p: LmParams) => (tree.leaves(p) as Array[]).map((a) => a.refCount);
+const leafRefCounts = (p: LmParams) => (tree.leaves(p) as NpArray[]).map((a) => a.refCount);
 
 /** Max |a - b| over the first `count` values (row-major [T, d] data: the positions before count / d). */
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>, count: number): number {
@@ -164,7 +164,7 @@ test('dropout: deterministic for a key, different across keys, off without a key
   const cd = { ...C, dropout: 0.3 };
   const p = initParams(cd, 1);
   const toks = ints([1, 2, 3, 4, 5, 6, 7, 8], [1, 8]);
-  const run = async (cfg: LmConfig, key: Array | null) => (await forward(cfg, tree.ref(p), toks.ref, { key }).logits!.data()) as Float32Array;
+  const run = async (cfg: LmConfig, key: NpArray | null) => (await forward(cfg, tree.ref(p), toks.ref, { key }).logits!.data()) as Float32Array;
   const k1a = await run(cd, random.key(11));
   const k1b = await run(cd, random.key(11));
   const k2 = await run(cd, random.key(12));

@@ -7,7 +7,7 @@
  */
 import { nn, numpy as np, random } from '@jax-js/jax';
 
-type Array = np.Array;
+type NpArray = np.Array;
 
 export interface LmConfig {
   vocabSize: number;
@@ -30,26 +30,26 @@ export const MASK_ID = 0;
 export const MASK_RATE = 0.15;
 
 export type LayerParams = {
-  ln1g: Array;
-  ln1b: Array;
-  wqkv: Array;
-  bqkv: Array;
-  wo: Array;
-  bo: Array;
-  ln2g: Array;
-  ln2b: Array;
-  w1: Array;
-  b1: Array;
-  w2: Array;
-  b2: Array;
+  ln1g: NpArray;
+  ln1b: NpArray;
+  wqkv: NpArray;
+  bqkv: NpArray;
+  wo: NpArray;
+  bo: NpArray;
+  ln2g: NpArray;
+  ln2b: NpArray;
+  w1: NpArray;
+  b1: NpArray;
+  w2: NpArray;
+  b2: NpArray;
 };
 
 export type LmParams = {
-  tokEmb: Array;
-  posEmb: Array;
+  tokEmb: NpArray;
+  posEmb: NpArray;
   layers: LayerParams[];
-  lnFg: Array;
-  lnFb: Array;
+  lnFg: NpArray;
+  lnFb: NpArray;
 };
 
 /** Shapes of every parameter, in a fixed order (used for init, save and load). */
@@ -83,7 +83,7 @@ export function countParameters(c: LmConfig): number {
 }
 
 /** Builds the parameter tree from flat named arrays (the order-independent form used by save/load). */
-export function paramsFromFlat(c: LmConfig, flat: Record<string, Array>): LmParams {
+export function paramsFromFlat(c: LmConfig, flat: Record<string, NpArray>): LmParams {
   const layers: LayerParams[] = [];
   for (let l = 0; l < c.nLayers; l++) {
     const get = (k: string) => flat[`layers.${l}.${k}`];
@@ -95,8 +95,8 @@ export function paramsFromFlat(c: LmConfig, flat: Record<string, Array>): LmPara
   return { tokEmb: flat.tokEmb, posEmb: flat.posEmb, layers, lnFg: flat.lnFg, lnFb: flat.lnFb };
 }
 
-export function paramsToFlat(p: LmParams): Record<string, Array> {
-  const flat: Record<string, Array> = { tokEmb: p.tokEmb, posEmb: p.posEmb, lnFg: p.lnFg, lnFb: p.lnFb };
+export function paramsToFlat(p: LmParams): Record<string, NpArray> {
+  const flat: Record<string, NpArray> = { tokEmb: p.tokEmb, posEmb: p.posEmb, lnFg: p.lnFg, lnFb: p.lnFb };
   p.layers.forEach((layer, l) => {
     for (const [k, v] of Object.entries(layer)) flat[`layers.${l}.${k}`] = v;
   });
@@ -112,7 +112,7 @@ export function initParams(c: LmConfig, seed: number): LmParams {
   const names = Object.keys(shapes);
   const keys = random.split(random.key(seed), names.length);
   const keyList = np.split(keys, names.length, 0);
-  const flat: Record<string, Array> = {};
+  const flat: Record<string, NpArray> = {};
   const residualStd = 0.02 / Math.sqrt(2 * c.nLayers);
   names.forEach((name, i) => {
     const shape = shapes[name];
@@ -132,12 +132,12 @@ export function initParams(c: LmConfig, seed: number): LmParams {
   return paramsFromFlat(c, flat);
 }
 
-function layerNorm(x: Array, g: Array, b: Array): Array {
+function layerNorm(x: NpArray, g: NpArray, b: NpArray): NpArray {
   return nn.standardize(x, -1, { epsilon: 1e-5 }).mul(g).add(b);
 }
 
 /** Inverted dropout. `key` is consumed; with rate 0 or no key the input is returned unchanged. */
-function dropout(x: Array, rate: number, key: Array | null): Array {
+function dropout(x: NpArray, rate: number, key: NpArray | null): NpArray {
   if (!key || rate <= 0) {
     key?.dispose();
     return x;
@@ -150,14 +150,14 @@ function dropout(x: Array, rate: number, key: Array | null): Array {
  * nn.dotProductAttention. Measured against an attention written with batched matmuls: faster (650 vs 437
  * training tokens/s) and no more memory.
  */
-function sdpaAttention(qkv: Array, B: number, T: number, N: number, H: number, isCausal: boolean): Array {
+function sdpaAttention(qkv: NpArray, B: number, T: number, N: number, H: number, isCausal: boolean): NpArray {
   const [q, k, v] = np.split(qkv, 3, -1).map((a) => a.reshape([B, T, N, H]));
   return nn.dotProductAttention(q, k, v, { isCausal }).reshape([B, T, N * H]);
 }
 
 export interface ForwardOptions {
   /** PRNG key for dropout (training); null for evaluation. Consumed. */
-  key: Array | null;
+  key: NpArray | null;
   /** 1-based layer indices whose residual-stream outputs to return (0 = embeddings). */
   returnLayers?: number[];
   /** Compute the final LayerNorm + tied output logits. Default true. */
@@ -165,8 +165,8 @@ export interface ForwardOptions {
 }
 
 export interface ForwardResult {
-  logits: Array | null;
-  hidden: Array[];
+  logits: NpArray | null;
+  hidden: NpArray[];
 }
 
 /**
@@ -174,11 +174,11 @@ export interface ForwardResult {
  * the outputs of the real tokens before it. A 'masked' model attends both ways and has no padding mask here:
  * it is trained on full windows; the ONNX graph (onnx-export.ts) masks padding keys for encoding.
  */
-export function forward(c: LmConfig, p: LmParams, tokens: Array, opts: ForwardOptions): ForwardResult {
+export function forward(c: LmConfig, p: LmParams, tokens: NpArray, opts: ForwardOptions): ForwardResult {
   const [B, T] = tokens.shape;
   const H = c.dModel / c.nHeads;
   const nKeys = 1 + 3 * c.nLayers;
-  let keys: Array[] | null = null;
+  let keys: NpArray[] | null = null;
   if (opts.key && c.dropout > 0) keys = np.split(random.split(opts.key, nKeys), nKeys, 0).map((k) => k.reshape([2]));
   else opts.key?.dispose();
   let k = 0;
@@ -186,7 +186,7 @@ export function forward(c: LmConfig, p: LmParams, tokens: Array, opts: ForwardOp
 
   const wantLogits = opts.logits ?? true;
   const returnLayers = opts.returnLayers ?? [];
-  const hidden: Array[] = [];
+  const hidden: NpArray[] = [];
   const tokEmb = wantLogits ? p.tokEmb.ref : p.tokEmb;
   let x = np.take(tokEmb, tokens, 0).add(p.posEmb.slice([0, T]));
   x = dropout(x, c.dropout, nextKey());
@@ -219,7 +219,7 @@ export function forward(c: LmConfig, p: LmParams, tokens: Array, opts: ForwardOp
  * Mean next-token cross-entropy. tokens [B, T+1] int32; weights [B, T] float32 (1 for real targets, 0 for
  * padding). Returns a scalar.
  */
-export function lmLoss(c: LmConfig, p: LmParams, tokens: Array, weights: Array, key: Array | null): Array {
+export function lmLoss(c: LmConfig, p: LmParams, tokens: NpArray, weights: NpArray, key: NpArray | null): NpArray {
   const [, T1] = tokens.shape;
   const inputs = tokens.ref.slice([], [0, T1 - 1]);
   const targets = tokens.slice([], [1, T1]);
@@ -236,7 +236,7 @@ export function lmLoss(c: LmConfig, p: LmParams, tokens: Array, weights: Array, 
  * replaced by MASK_ID and predicted from both sides. tokens [B, T] int32, weights [B, T]. `maskKey` picks the
  * positions (a fixed key gives a fixed held-out mask); `dropoutKey` as in forward. Returns a scalar.
  */
-export function maskedLmLoss(c: LmConfig, p: LmParams, tokens: Array, weights: Array, maskKey: Array, dropoutKey: Array | null): Array {
+export function maskedLmLoss(c: LmConfig, p: LmParams, tokens: NpArray, weights: NpArray, maskKey: NpArray, dropoutKey: NpArray | null): NpArray {
   const picked = random.bernoulli(maskKey, MASK_RATE, tokens.shape).astype(np.float32).mul(weights);
   const inputs = np.where(picked.ref.greater(0), MASK_ID, tokens.ref).astype(np.int32);
   const { logits } = forward(c, p, inputs, { key: dropoutKey });

@@ -4,10 +4,10 @@
 import { numpy as np } from '@jax-js/jax';
 import type { Tensor } from '../runtime/safetensors.ts';
 
-type Array = np.Array;
+type NpArray = np.Array;
 
 /** Reads arrays to host memory as F32 tensors. The arrays stay alive (a reference is taken for reading). */
-export async function arraysToTensors(flat: Record<string, Array>, prefix = ''): Promise<Record<string, Tensor>> {
+export async function arraysToTensors(flat: Record<string, NpArray>, prefix = ''): Promise<Record<string, Tensor>> {
   const out: Record<string, Tensor> = {};
   for (const [name, arr] of Object.entries(flat)) {
     const data = (await arr.ref.data()) as Float32Array;
@@ -22,8 +22,8 @@ export function tensorsToArrays(
   shapes: Record<string, number[]>,
   prefix = '',
   source = 'weights',
-): Record<string, Array> {
-  const out: Record<string, Array> = {};
+): Record<string, NpArray> {
+  const out: Record<string, NpArray> = {};
   for (const [name, shape] of Object.entries(shapes)) {
     const t = tensors[prefix + name];
     if (!t) throw new Error(`${source}: tensor ${prefix + name} is missing`);

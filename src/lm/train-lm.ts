@@ -20,7 +20,7 @@ import { countParameters, initParams, lmLoss, maskedLmLoss, paramsFromFlat, para
 import { arraysToTensors, tensorsToArrays } from './params-io.ts';
 import { resolveDataDir } from '../data/splits.ts';
 
-type Array = np.Array;
+type NpArray = np.Array;
 
 export interface LmTrainOptions {
   dataDir?: string;
@@ -212,7 +212,7 @@ export async function trainLm(options: LmTrainOptions): Promise<LmTrainResult> {
 
   // The objective's loss: next-token (causal, toks [B, T+1]; the step key is the dropout key, as the shipped
   // model was trained) or masked tokens (the first T of each row; the step key splits into dropout and mask).
-  const objectiveLoss = (pp: LmParams, toks: Array, w: Array, key: Array | null, maskKey: Array | null) => {
+  const objectiveLoss = (pp: LmParams, toks: NpArray, w: NpArray, key: NpArray | null, maskKey: NpArray | null) => {
     if (c.objective !== 'masked') {
       maskKey?.dispose();
       return lmLoss(c, pp, toks, w, key);
@@ -224,15 +224,15 @@ export async function trainLm(options: LmTrainOptions): Promise<LmTrainResult> {
     key?.dispose();
     return maskedLmLoss(c, pp, toks.slice([], [0, T]), w, maskKey, null);
   };
-  const trainStep = jit((p: LmParams, s: AdamState<LmParams>, toks: Array, w: Array, key: Array, lr: Array) => {
+  const trainStep = jit((p: LmParams, s: AdamState<LmParams>, toks: NpArray, w: NpArray, key: NpArray, lr: NpArray) => {
     const [loss, grads] = valueAndGrad((pp: LmParams) => objectiveLoss(pp, toks, w, key, null))(tree.ref(p));
     const [p2, s2, norm] = adamUpdate(p, grads, s, lr, { ...DEFAULT_ADAM, weightDecay: o.weightDecay }, o.clipNorm, decayMask);
-    return [p2, s2, loss, norm] as [LmParams, AdamState<LmParams>, Array, Array];
+    return [p2, s2, loss, norm] as [LmParams, AdamState<LmParams>, NpArray, NpArray];
   });
   // Held-out masks are fixed (one key per batch position in the held-out stream), so evaluations compare.
-  const evalLoss = jit((p: LmParams, toks: Array, w: Array, maskKey: Array) => objectiveLoss(p, toks, w, null, maskKey));
+  const evalLoss = jit((p: LmParams, toks: NpArray, w: NpArray, maskKey: NpArray) => objectiveLoss(p, toks, w, null, maskKey));
 
-  const batchFrom = (stream: Int32Array, starts: number[]): [Array, Array] => {
+  const batchFrom = (stream: Int32Array, starts: number[]): [NpArray, NpArray] => {
     const toks = new Int32Array(starts.length * (T + 1));
     const w = new Float32Array(starts.length * T);
     starts.forEach((start, b) => {

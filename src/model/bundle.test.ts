@@ -13,7 +13,7 @@ import { TINY_CLADMOP } from './testing/tiny-config.ts';
 
 await init('wasm');
 
-type Array = np.Array;
+type NpArray = np.Array;
 
 // Tiny architecture (no batch is built here, so the molecule input need not be the real 2059 wide).
 const C: CladmopConfig = { ...TINY_CLADMOP, moleculeInput: 12, icdVocab: 5 };
@@ -36,7 +36,7 @@ async function saved(): Promise<{ dir: string; config: BundleConfig }> {
 async function save(dir: string): Promise<{ dir: string; config: BundleConfig }> {
   const params = initCladmop(C, 7);
   // Nonzero LoRA B, so a loader that re-initialised the adapters (B = 0) would be caught.
-  const lora = tree.map((a: Array) => a.add(0.25), initLoraParams(C, 7) as never) as CladmopLora;
+  const lora = tree.map((a: NpArray) => a.add(0.25), initLoraParams(C, 7) as never) as CladmopLora;
   const config = await saveBundle({
     dir,
     params,
@@ -74,7 +74,7 @@ test('saveBundle then loadBundle round-trips every weight, the LoRA adapters, th
   assert.equal(loaded.config.phase, 'II');
   assert.deepEqual(loaded.config.metrics, { prAuc: 0.5 });
   const expectedParams = initCladmop(C, 7);
-  const expectedLora = tree.map((a: Array) => a.add(0.25), initLoraParams(C, 7) as never) as CladmopLora;
+  const expectedLora = tree.map((a: NpArray) => a.add(0.25), initLoraParams(C, 7) as never) as CladmopLora;
   const [gotP, wantP, gotL, wantL] = await Promise.all([
     treeToTensors(loaded.params),
     treeToTensors(expectedParams),

@@ -29,7 +29,7 @@ import { TINY_CLADMOP } from './testing/tiny-config.ts';
 
 await init('wasm');
 
-type Array = np.Array;
+type NpArray = np.Array;
 
 // Tiny model: every test here shares these shapes (B = 4 rows, 16 criteria tokens), so the wasm heap reuses buffers.
 // Two of the three levels (fewer blocks to compile): level index != position, and level 1 is left unused.
@@ -75,7 +75,7 @@ function trials(seed = 11): TrialInput[] {
   ];
 }
 
-const host = async (a: Array) => Float32Array.from((await a.data()) as Float32Array);
+const host = async (a: NpArray) => Float32Array.from((await a.data()) as Float32Array);
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   assert.equal(a.length, b.length);
   let m = 0;
@@ -84,7 +84,7 @@ const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
 };
 /** A tree shaped like `t` (not consumed) with the given host tensors as leaves. */
 const fromTensors = <T>(t: T, tensors: Record<string, Tensor>): T =>
-  treeFromTensors(tree.map((a: Array) => np.zerosLike(a), tree.ref(t as never)) as T, tensors);
+  treeFromTensors(tree.map((a: NpArray) => np.zerosLike(a), tree.ref(t as never)) as T, tensors);
 /** `tensors` with one entry changed by `delta` (float32 arithmetic, as the model sees it). Returns the actual step. */
 function shifted(tensors: Record<string, Tensor>, name: string, index: number, delta: number): [Record<string, Tensor>, number] {
   const t = tensors[name];
@@ -112,7 +112,7 @@ const classify = jit((p: CladmopParams, l: CladmopLora, b: CladmopBatch) => clas
 const group = jit((g: LevelGroupingParams[], b: CriteriaBatch) => groupCriteria(C, g, b.crit, b.critMask, b.critSegment));
 const pairs = jit((p: CladmopParams, b: CladmopBatch) => pairLogits(C, p, b));
 const own = jit((p: CladmopParams, b: CladmopBatch) => ownPairScores(C, p, b));
-const zeroLora = () => tree.map((a: Array) => np.zerosLike(a), initLoraParams(C, 5) as never) as CladmopLora;
+const zeroLora = () => tree.map((a: NpArray) => np.zerosLike(a), initLoraParams(C, 5) as never) as CladmopLora;
 
 test('fresh LoRA (B = 0) gives exactly the base model (no LoRA, or A = B = 0); a nonzero B changes the logits', async () => {
   const base = await host(classify(tree.ref(params), zeroLora(), batchOf()));
@@ -149,7 +149,7 @@ test('finite differences: grouping (centroids, cross-attention weights) and LoRA
     assert.ok(Math.abs(analytic) > 1e-4, `${name}: gradient should not vanish (${analytic})`);
     assert.ok(err < RTOL, `${name}: analytic ${analytic} vs finite difference ${fd} (rel err ${err})`);
   };
-  const sum64 = async (xs: Array[]) => {
+  const sum64 = async (xs: NpArray[]) => {
     let total = 0;
     for (const x of xs) for (const v of await host(x)) total += v;
     return total;
@@ -271,12 +271,12 @@ test('padding never changes outputs: criteria padding (16 vs 32 tokens), padding
   // not the outputs (keys masked in self-attention, masked mean pooling).
   const dirtyDm = async (): Promise<DmBatch> => {
     const d = dmOf();
-    const bits = async (m: Array) => (await m.ref.astype(np.int32).data()) as Int32Array;
+    const bits = async (m: NpArray) => (await m.ref.astype(np.int32).data()) as Int32Array;
     const molMask = await bits(d.molMask);
     const nameMask = await bits(d.nameMask);
     const icdMask = await bits(d.icdMask);
     // Writes garbage(flat index) into the rows of masked slots.
-    const fill = async (values: Array, mask: Int32Array, garbage: (i: number) => number) => {
+    const fill = async (values: NpArray, mask: Int32Array, garbage: (i: number) => number) => {
       const shape = values.shape;
       const v: Float32Array<ArrayBuffer> = Float32Array.from((await values.astype(np.float32).data()) as Float32Array);
       const per = v.length / mask.length;
@@ -369,7 +369,7 @@ test('weightedBce: matches a hand computation with pos_weight; weight-0 rows con
   const none = (await host(weightedBce(np.array(z), np.array(y), pw, np.zeros([5]))))[0];
   assert.equal(none, 0);
   // Gradient on padding rows is exactly 0.
-  const g = await host(grad((zz: Array) => weightedBce(zz, np.array(y), pw, np.array(w)))(np.array(z)));
+  const g = await host(grad((zz: NpArray) => weightedBce(zz, np.array(y), pw, np.array(w)))(np.array(z)));
   assert.equal(g[4], 0);
   assert.ok(Math.abs(g[0] - (w[0] / den) * pw * -(1 - 1 / (1 + Math.exp(-z[0])))) < 1e-6);
 });

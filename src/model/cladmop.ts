@@ -46,7 +46,7 @@ import {
   type LinearParams,
 } from './layers.ts';
 
-type Array = np.Array;
+type NpArray = np.Array;
 
 export interface CladmopConfig {
   /** Width of the criteria encoder's hidden states. */
@@ -102,22 +102,22 @@ export const DEFAULT_CLADMOP: CladmopConfig = {
   initLogitScale: 0.6,
 };
 
-export type GroupingLayerParams = { centroids: Array; cross: BlockParams; selfs: BlockParams[] };
-export type LevelGroupingParams = { proj: LinearParams; projLn: LayerNormParams; segment: Array; layers: GroupingLayerParams[] };
+export type GroupingLayerParams = { centroids: NpArray; cross: BlockParams; selfs: BlockParams[] };
+export type LevelGroupingParams = { proj: LinearParams; projLn: LayerNormParams; segment: NpArray; layers: GroupingLayerParams[] };
 export type FusionParams = { cross: BlockParams; self: BlockParams };
 
 export type CladmopParams = {
   grouping: LevelGroupingParams[];
   molecule: { inProj: LinearParams; hidden: LinearParams; out: LinearParams; ln: LayerNormParams };
-  unknownMolecule: Array;
-  nameEmb: Array;
-  icdEmb: Array;
-  typeEmb: Array;
+  unknownMolecule: NpArray;
+  nameEmb: NpArray;
+  icdEmb: NpArray;
+  typeEmb: NpArray;
   dmBlocks: BlockParams[];
   fusion: FusionParams[];
   projC: LinearParams;
   projDm: LinearParams;
-  logitScale: Array;
+  logitScale: NpArray;
   head: { l1: LinearParams; l2: LinearParams; l3: LinearParams };
 };
 
@@ -175,11 +175,11 @@ export function initLoraParams(c: CladmopConfig, seed: number): CladmopLora {
 /** Criteria part of a batch (built by features/trial-batch.ts). */
 export type CriteriaBatch = {
   /** Criteria levels, each [B, L, dEncoder] (only the configured `levels` are read). */
-  crit: Array[];
+  crit: NpArray[];
   /** bool [B, L] */
-  critMask: Array;
+  critMask: NpArray;
   /** int32 [B, L]: 0 inclusion, 1 exclusion */
-  critSegment: Array;
+  critSegment: NpArray;
 };
 
 /** A batch of model inputs. */
@@ -188,35 +188,35 @@ export type CladmopBatch = CriteriaBatch & DmBatch;
 /** Drug-Molecule part of a batch. */
 export type DmBatch = {
   /** [B, M, moleculeInput] */
-  molFeatures: Array;
+  molFeatures: NpArray;
   /** bool [B, M] */
-  molMask: Array;
+  molMask: NpArray;
   /** float [B]: 1 when the trial has no parseable molecule (uses the unknown-molecule token in slot 0) */
-  molUnknown: Array;
+  molUnknown: NpArray;
   /** int32 [B, D, G] hashed n-gram ids */
-  nameIds: Array;
+  nameIds: NpArray;
   /** float [B, D, G] weights (0 for padding) */
-  nameWeights: Array;
+  nameWeights: NpArray;
   /** bool [B, D] */
-  nameMask: Array;
+  nameMask: NpArray;
   /** int32 [B, S, A] ICD prefix ids */
-  icdIds: Array;
+  icdIds: NpArray;
   /** float [B, S, A] */
-  icdWeights: Array;
+  icdWeights: NpArray;
   /** bool [B, S] */
-  icdMask: Array;
+  icdMask: NpArray;
 };
 
 /** Groups each configured level's criteria tokens: returns per level [B, K_last, d]. Consumes the criteria arrays. */
-export function groupCriteria(c: CladmopConfig, p: LevelGroupingParams[], crit: Array[], critMask: Array, critSegment: Array): Array[] {
-  const out: Array[] = [];
+export function groupCriteria(c: CladmopConfig, p: LevelGroupingParams[], crit: NpArray[], critMask: NpArray, critSegment: NpArray): NpArray[] {
+  const out: NpArray[] = [];
   const B = critMask.shape[0];
   c.levels.forEach((level, li) => {
     const g = p[li];
     let x = layerNorm(g.projLn, linear(g.proj, crit[level]));
     x = x.add(np.take(g.segment, critSegment.ref, 0));
     let tokens = x;
-    let mask: Array | null = critMask.ref;
+    let mask: NpArray | null = critMask.ref;
     g.layers.forEach((layer) => {
       const K = layer.centroids.shape[0];
       let cent = np.broadcastTo(layer.centroids, [B, K, c.dModel]);
@@ -237,7 +237,7 @@ export function groupCriteria(c: CladmopConfig, p: LevelGroupingParams[], crit: 
 }
 
 /** DM tokens [B, N, d] and their mask [B, N], before the DM self-attention blocks. */
-export function dmTokens(c: CladmopConfig, p: CladmopParams, batch: DmBatch): { tokens: Array; mask: Array } {
+export function dmTokens(c: CladmopConfig, p: CladmopParams, batch: DmBatch): { tokens: NpArray; mask: NpArray } {
   const d = c.dModel;
   const m = p.molecule;
   const molIn = batch.molFeatures;
@@ -261,7 +261,7 @@ export interface EncodeOptions {
 }
 
 /** DM self-attention blocks. */
-export function dmEncode(c: CladmopConfig, blocks: BlockParams[], lora: AttentionLora[] | null, loraScale: number, x: Array, mask: Array): Array {
+export function dmEncode(c: CladmopConfig, blocks: BlockParams[], lora: AttentionLora[] | null, loraScale: number, x: NpArray, mask: NpArray): NpArray {
   blocks.forEach((b, i) => {
     x = block(b, lora ? lora[i] : null, loraScale, x, null, mask.ref, c.nHeads);
   });
@@ -275,10 +275,10 @@ export function fuse(
   fusion: FusionParams[],
   lora: CladmopLora | null,
   loraScale: number,
-  x: Array,
-  mask: Array,
-  grouped: Array[],
-): Array {
+  x: NpArray,
+  mask: NpArray,
+  grouped: NpArray[],
+): NpArray {
   fusion.forEach((f, i) => {
     x = block(f.cross, lora ? lora.fusionCross[i] : null, loraScale, x, grouped[i], null, c.nHeads);
     x = block(f.self, lora ? lora.fusionSelf[i] : null, loraScale, x, null, mask.ref, c.nHeads);
@@ -292,13 +292,13 @@ export function fuse(
  * grouped criteria are projected once per trial and then broadcast over j (B times less work than projecting
  * every pair's copy).
  */
-function fusePairs(c: CladmopConfig, fusion: FusionParams[], x: Array, mask: Array, grouped: Array[], B: number): Array {
+function fusePairs(c: CladmopConfig, fusion: FusionParams[], x: NpArray, mask: NpArray, grouped: NpArray[], B: number): NpArray {
   const d = c.dModel;
   fusion.forEach((f, i) => {
     const g = grouped[i];
     const K = g.shape[1];
     const kvIn = layerNorm(f.cross.lnKv!, g);
-    const pairs = (a: Array) => np.broadcastTo(np.expandDims(a, 1), [B, B, K, d]).reshape([B * B, K, d]);
+    const pairs = (a: NpArray) => np.broadcastTo(np.expandDims(a, 1), [B, B, K, d]).reshape([B * B, K, d]);
     const k = pairs(linear(f.cross.att.k, kvIn.ref));
     const v = pairs(linear(f.cross.att.v, kvIn));
     const h = layerNorm(f.cross.ln1, x.ref);
@@ -312,9 +312,9 @@ function fusePairs(c: CladmopConfig, fusion: FusionParams[], x: Array, mask: Arr
 
 export interface ForwardParts {
   /** Pooled fused DM tokens [B, d]. */
-  dmPooled: Array;
+  dmPooled: NpArray;
   /** Max-pooled fine grouped criteria [B, d]. */
-  critPooled: Array;
+  critPooled: NpArray;
 }
 
 /** Each trial's criteria fused with its own drugs and diseases. */
@@ -328,7 +328,7 @@ export function forwardOwnPairs(c: CladmopConfig, p: CladmopParams, lora: Cladmo
  * LoRA fine-tuning, so their outputs are computed once per trial and reused every epoch. `p.grouping` is not
  * read: pass it empty (`grouping: []`) so no array is left unconsumed.
  */
-export function forwardFromGrouped(c: CladmopConfig, p: CladmopParams, lora: CladmopLora | null, grouped: Array[], batch: DmBatch): ForwardParts {
+export function forwardFromGrouped(c: CladmopConfig, p: CladmopParams, lora: CladmopLora | null, grouped: NpArray[], batch: DmBatch): ForwardParts {
   const scale = c.loraAlpha / c.loraRank;
   const critPooled = np.max(grouped[grouped.length - 1].ref, 1);
   const { tokens, mask } = dmTokens(c, p, batch);
@@ -338,13 +338,13 @@ export function forwardFromGrouped(c: CladmopConfig, p: CladmopParams, lora: Cla
 }
 
 /** Success logit of each trial (fine-tuning / prediction). */
-export function classifyLogits(c: CladmopConfig, p: CladmopParams, lora: CladmopLora | null, batch: CladmopBatch): Array {
+export function classifyLogits(c: CladmopConfig, p: CladmopParams, lora: CladmopLora | null, batch: CladmopBatch): NpArray {
   const grouped = groupCriteria(c, p.grouping, batch.crit, batch.critMask, batch.critSegment);
   return classifyFromGrouped(c, p, lora, grouped, batch);
 }
 
 /** Success logits from already-grouped criteria. */
-export function classifyFromGrouped(c: CladmopConfig, p: CladmopParams, lora: CladmopLora | null, grouped: Array[], batch: DmBatch): Array {
+export function classifyFromGrouped(c: CladmopConfig, p: CladmopParams, lora: CladmopLora | null, grouped: NpArray[], batch: DmBatch): NpArray {
   tree.dispose([p.projC, p.projDm, p.logitScale]); // pair-matching parts, unused here
   const { dmPooled, critPooled } = forwardFromGrouped(c, p, lora, grouped, batch);
   const h0 = nn.relu(linear(p.head.l1, np.concatenate([dmPooled, critPooled], -1)));
@@ -357,7 +357,7 @@ export function classifyFromGrouped(c: CladmopConfig, p: CladmopParams, lora: Cl
  * fusing DM_j with the grouped criteria of i (cross-encoder; B^2 fusion passes, affordable because grouping
  * has shrunk each criteria sequence to a few dozen tokens).
  */
-export function pairLogits(c: CladmopConfig, p: CladmopParams, batch: CladmopBatch): Array {
+export function pairLogits(c: CladmopConfig, p: CladmopParams, batch: CladmopBatch): NpArray {
   const B = batch.critMask.shape[0];
   tree.dispose(p.head); // classifier parts, unused here
   const grouped = groupCriteria(c, p.grouping, batch.crit, batch.critMask, batch.critSegment);
@@ -379,7 +379,7 @@ export function pairLogits(c: CladmopConfig, p: CladmopParams, batch: CladmopBat
  * Zero-shot success score: the pair-matching logit of each trial's criteria with its own drugs and diseases
  * (the diagonal of `pairLogits`, computed without the B^2 pairs). No outcome label is involved.
  */
-export function ownPairScores(c: CladmopConfig, p: CladmopParams, batch: CladmopBatch): Array {
+export function ownPairScores(c: CladmopConfig, p: CladmopParams, batch: CladmopBatch): NpArray {
   const grouped = groupCriteria(c, p.grouping, batch.crit, batch.critMask, batch.critSegment);
   return ownPairScoresFromGrouped(c, { ...p, grouping: [] }, grouped, batch);
 }
@@ -388,7 +388,7 @@ export function ownPairScores(c: CladmopConfig, p: CladmopParams, batch: Cladmop
  * ownPairScores from already-grouped criteria ([B, K, d] per level, see forwardFromGrouped): the zero-shot score
  * of many trials without grouping their criteria again. `p.grouping` is not read: pass it empty.
  */
-export function ownPairScoresFromGrouped(c: CladmopConfig, p: CladmopParams, grouped: Array[], batch: DmBatch): Array {
+export function ownPairScoresFromGrouped(c: CladmopConfig, p: CladmopParams, grouped: NpArray[], batch: DmBatch): NpArray {
   tree.dispose(p.head);
   const { dmPooled, critPooled } = forwardFromGrouped(c, p, null, grouped, batch);
   const zDm = l2normalize(linear(p.projDm, dmPooled));
@@ -397,7 +397,7 @@ export function ownPairScoresFromGrouped(c: CladmopConfig, p: CladmopParams, gro
 }
 
 /** Symmetric InfoNCE over a [B, B] logit matrix whose diagonal holds the true pairs. */
-export function infoNce(logits: Array): Array {
+export function infoNce(logits: NpArray): NpArray {
   const B = logits.shape[0];
   const eye = np.eye(B);
   const rows = nn.logSoftmax(logits.ref, 1).mul(eye.ref).sum(1).mean();
@@ -406,7 +406,7 @@ export function infoNce(logits: Array): Array {
 }
 
 /** Class-weighted BCE with logits: pos_weight multiplies the positive term; weights mask padding rows. */
-export function weightedBce(logits: Array, labels: Array, posWeight: number, rowWeights: Array): Array {
+export function weightedBce(logits: NpArray, labels: NpArray, posWeight: number, rowWeights: NpArray): NpArray {
   // -[pw * y * log(sigmoid(z)) + (1 - y) * log(1 - sigmoid(z))]
   const logSig = nn.logSigmoid(logits.ref);
   const logOneMinus = nn.logSigmoid(logits.neg());

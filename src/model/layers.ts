@@ -7,26 +7,26 @@
  */
 import { nn, numpy as np, random } from '@jax-js/jax';
 
-type Array = np.Array;
+type NpArray = np.Array;
 
 /** Seeded parameter initialiser: each call draws from a fresh subkey. */
 export class ParamInit {
   private counter = 0;
   constructor(private readonly seed: number) {}
 
-  normal(shape: number[], std: number): Array {
+  normal(shape: number[], std: number): NpArray {
     const key = random.key((this.seed * 1000003 + this.counter++ * 7919) >>> 0);
     return random.normal(key, shape).mul(std);
   }
 
   /** Glorot-style N(0, 1/fan_in) for a [fanIn, fanOut] weight. */
-  weight(fanIn: number, fanOut: number): Array {
+  weight(fanIn: number, fanOut: number): NpArray {
     return this.normal([fanIn, fanOut], 1 / Math.sqrt(fanIn));
   }
 }
 
-export type LinearParams = { w: Array; b: Array };
-export type LayerNormParams = { g: Array; b: Array };
+export type LinearParams = { w: NpArray; b: NpArray };
+export type LayerNormParams = { g: NpArray; b: NpArray };
 
 export function initLinear(init: ParamInit, fanIn: number, fanOut: number): LinearParams {
   return { w: init.weight(fanIn, fanOut), b: np.zeros([fanOut]) };
@@ -36,11 +36,11 @@ export function initLayerNorm(d: number): LayerNormParams {
   return { g: np.ones([d]), b: np.zeros([d]) };
 }
 
-export function linear(p: LinearParams, x: Array): Array {
+export function linear(p: LinearParams, x: NpArray): NpArray {
   return np.matmul(x, p.w).add(p.b);
 }
 
-export function layerNorm(p: LayerNormParams, x: Array): Array {
+export function layerNorm(p: LayerNormParams, x: NpArray): NpArray {
   return nn.standardize(x, -1, { epsilon: 1e-5 }).mul(p.g).add(p.b);
 }
 
@@ -48,14 +48,14 @@ export function layerNorm(p: LayerNormParams, x: Array): Array {
  * LoRA adapter of one projection: W' = W + (alpha / r) * A^T B^T applied as x A^T B^T. Standard init: A random,
  * B zero, so the adapted model starts exactly at the base model.
  */
-export type LoraParams = { a: Array; b: Array };
+export type LoraParams = { a: NpArray; b: NpArray };
 
 export function initLora(init: ParamInit, fanIn: number, fanOut: number, rank: number): LoraParams {
   return { a: init.normal([fanIn, rank], 1 / Math.sqrt(fanIn)), b: np.zeros([rank, fanOut]) };
 }
 
 /** Linear layer with an optional LoRA adapter (scale = alpha / rank). */
-export function linearLora(p: LinearParams, lora: LoraParams | null, scale: number, x: Array): Array {
+export function linearLora(p: LinearParams, lora: LoraParams | null, scale: number, x: NpArray): NpArray {
   if (!lora) return linear(p, x);
   const base = linear(p, x.ref);
   return base.add(np.matmul(np.matmul(x, lora.a), lora.b).mul(scale));
@@ -85,11 +85,11 @@ export function attention(
   p: AttentionParams,
   lora: AttentionLora | null,
   loraScale: number,
-  query: Array,
-  keyValue: Array,
-  keyMask: Array | null,
+  query: NpArray,
+  keyValue: NpArray,
+  keyMask: NpArray | null,
   nHeads: number,
-): Array {
+): NpArray {
   const k = linearLora(p.k, lora?.k ?? null, loraScale, keyValue.ref);
   const v = linearLora(p.v, lora?.v ?? null, loraScale, keyValue);
   return attentionProjectedKv({ q: p.q, o: p.o }, lora ? { q: lora.q, o: lora.o } : null, loraScale, query, k, v, keyMask, nHeads);
@@ -103,19 +103,19 @@ export function attentionProjectedKv(
   p: { q: LinearParams; o: LinearParams },
   lora: { q: LoraParams; o: LoraParams } | null,
   loraScale: number,
-  query: Array,
-  k: Array,
-  v: Array,
-  keyMask: Array | null,
+  query: NpArray,
+  k: NpArray,
+  v: NpArray,
+  keyMask: NpArray | null,
   nHeads: number,
-): Array {
+): NpArray {
   const [B, Lq] = query.shape;
   const Lk = k.shape[1];
   const d = p.q.w.shape[1];
   const H = d / nHeads;
   // Batched matmuls rather than nn.dotProductAttention, whose einsum materialises a [B, Lq, Lk, N, H]
   // product: for a grouping layer (100 centroids x 1,000 criteria tokens) that exceeds wasm's 4 GiB.
-  const heads = (x: Array, L: number) => x.reshape([B, L, nHeads, H]).transpose([0, 2, 1, 3]);
+  const heads = (x: NpArray, L: number) => x.reshape([B, L, nHeads, H]).transpose([0, 2, 1, 3]);
   const qh = heads(linearLora(p.q, lora?.q ?? null, loraScale, query), Lq);
   let scores = np.matmul(qh, heads(k, Lk).transpose([0, 1, 3, 2])).mul(1 / Math.sqrt(H));
   if (keyMask) scores = np.where(keyMask.reshape([B, 1, 1, Lk]), scores, -1e9);
@@ -129,7 +129,7 @@ export function initFfn(init: ParamInit, d: number, hidden: number): FfnParams {
   return { l1: initLinear(init, d, hidden), l2: initLinear(init, hidden, d) };
 }
 
-export function ffn(p: FfnParams, x: Array): Array {
+export function ffn(p: FfnParams, x: NpArray): NpArray {
   return linear(p.l2, nn.relu(linear(p.l1, x)));
 }
 
@@ -147,13 +147,13 @@ export function block(
   p: BlockParams,
   lora: AttentionLora | null,
   loraScale: number,
-  x: Array,
-  kv: Array | null,
-  kvMask: Array | null,
+  x: NpArray,
+  kv: NpArray | null,
+  kvMask: NpArray | null,
   nHeads: number,
-): Array {
+): NpArray {
   const h = layerNorm(p.ln1, x.ref);
-  let keys: Array;
+  let keys: NpArray;
   if (kv === null) {
     keys = h.ref;
     if (p.lnKv) {
@@ -168,7 +168,7 @@ export function block(
 }
 
 /** Mean over tokens where mask is true. x [B, L, d], mask bool [B, L] -> [B, d]. */
-export function maskedMean(x: Array, mask: Array): Array {
+export function maskedMean(x: NpArray, mask: NpArray): NpArray {
   const m = mask.astype(np.float32);
   const num = x.mul(np.expandDims(m.ref, -1)).sum(1);
   const den = np.maximum(m.sum(1, { keepdims: true }), 1);
@@ -176,7 +176,7 @@ export function maskedMean(x: Array, mask: Array): Array {
 }
 
 /** L2-normalise the last axis. */
-export function l2normalize(x: Array): Array {
+export function l2normalize(x: NpArray): NpArray {
   const n = np.sqrt(np.square(x.ref).sum(-1, { keepdims: true }).add(1e-12));
   return x.div(n);
 }

@@ -6,8 +6,8 @@ import { decodeSafetensors, encodeSafetensors } from './safetensors.ts';
 
 await init('wasm');
 
-type Array = np.Array;
-type Tree = { head: { w: Array }; enc: { layers: { w: Array; b: Array }[]; scale: Array }; alpha: Array };
+type NpArray = np.Array;
+type Tree = { head: { w: NpArray }; enc: { layers: { w: NpArray; b: NpArray }[]; scale: NpArray }; alpha: NpArray };
 
 const seq = (n: number, start: number) => Float32Array.from({ length: n }, (_, i) => start + i / 8);
 

@@ -6,16 +6,16 @@
 import { numpy as np } from '@jax-js/jax';
 import type { Tensor } from './safetensors.ts';
 
-type Array = np.Array;
+type NpArray = np.Array;
 
 // `'ref' in x`, never `x.ref`: reading `.ref` is a getter that adds a reference, so a type test that read it
 // leaked one reference per leaf per call (snapshots never freed, templates never disposed).
-function isArrayLeaf(x: unknown): x is Array {
+function isArrayLeaf(x: unknown): x is NpArray {
   return typeof x === 'object' && x !== null && 'shape' in x && 'dtype' in x && 'ref' in x;
 }
 
 /** Leaves of a tree with dotted path names, in a deterministic order. Does not consume the tree. */
-export function namedLeaves(tree: unknown, prefix = ''): [string, Array][] {
+export function namedLeaves(tree: unknown, prefix = ''): [string, NpArray][] {
   if (isArrayLeaf(tree)) return [[prefix, tree]];
   if (Array.isArray(tree)) return tree.flatMap((t, i) => namedLeaves(t, prefix ? `${prefix}.${i}` : String(i)));
   if (typeof tree === 'object' && tree !== null) {

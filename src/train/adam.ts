@@ -6,7 +6,7 @@
 import { numpy as np, tree } from '@jax-js/jax';
 import type { JsTree } from '@jax-js/jax';
 
-type Array = np.Array;
+type NpArray = np.Array;
 
 export interface AdamConfig {
   beta1: number;
@@ -18,10 +18,10 @@ export interface AdamConfig {
 
 export const DEFAULT_ADAM: AdamConfig = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
 
-export type AdamState<P> = { m: P; v: P; step: Array };
+export type AdamState<P> = { m: P; v: P; step: NpArray };
 
-export function adamInit<P extends JsTree<Array>>(params: P): AdamState<P> {
-  const zeros = () => tree.map((p: Array) => np.zerosLike(p), tree.ref(params) as P) as P;
+export function adamInit<P extends JsTree<NpArray>>(params: P): AdamState<P> {
+  const zeros = () => tree.map((p: NpArray) => np.zerosLike(p), tree.ref(params) as P) as P;
   const m = zeros();
   const v = zeros();
   tree.dispose(params);
@@ -29,9 +29,9 @@ export function adamInit<P extends JsTree<Array>>(params: P): AdamState<P> {
 }
 
 /** Global L2 norm of a gradient tree (consumes it). */
-export function globalNorm<P extends JsTree<Array>>(grads: P): Array {
-  const leaves = tree.leaves(grads) as Array[];
-  let total: Array = np.array(0);
+export function globalNorm<P extends JsTree<NpArray>>(grads: P): NpArray {
+  const leaves = tree.leaves(grads) as NpArray[];
+  let total: NpArray = np.array(0);
   for (const g of leaves) total = total.add(np.square(g).sum());
   return np.sqrt(total);
 }
@@ -41,15 +41,15 @@ export function globalNorm<P extends JsTree<Array>>(grads: P): Array {
  * recompilation). `decayMask` says which leaves get weight decay (not biases, LayerNorm or embeddings of
  * positions, by convention). Returns [newParams, newState, gradNorm].
  */
-export function adamUpdate<P extends JsTree<Array>>(
+export function adamUpdate<P extends JsTree<NpArray>>(
   params: P,
   grads: P,
   state: AdamState<P>,
-  lr: Array,
+  lr: NpArray,
   config: AdamConfig,
   clipNorm: number,
   decayMask: JsTree<boolean> | null,
-): [P, AdamState<P>, Array] {
+): [P, AdamState<P>, NpArray] {
   const norm = globalNorm(tree.ref(grads) as P);
   // scale = min(1, clip / norm)
   const scale = clipNorm > 0 ? np.minimum(np.array(1), np.array(clipNorm).div(norm.ref.add(1e-6))) : np.array(1);
@@ -59,14 +59,14 @@ export function adamUpdate<P extends JsTree<Array>>(
   const bc1 = np.array(1).sub(np.power(np.array(b1), step.ref));
   const bc2 = np.array(1).sub(np.power(np.array(b2), step.ref));
   const [pLeaves, treedef] = tree.flatten(params);
-  const gLeaves = tree.leaves(grads) as Array[];
-  const mLeaves = tree.leaves(state.m) as Array[];
-  const vLeaves = tree.leaves(state.v) as Array[];
+  const gLeaves = tree.leaves(grads) as NpArray[];
+  const mLeaves = tree.leaves(state.m) as NpArray[];
+  const vLeaves = tree.leaves(state.v) as NpArray[];
   const maskLeaves = decayMask ? (tree.leaves(decayMask) as boolean[]) : null;
-  const newP: Array[] = [];
-  const newM: Array[] = [];
-  const newV: Array[] = [];
-  (pLeaves as Array[]).forEach((p, i) => {
+  const newP: NpArray[] = [];
+  const newM: NpArray[] = [];
+  const newV: NpArray[] = [];
+  (pLeaves as NpArray[]).forEach((p, i) => {
     const g = gLeaves[i].mul(scale.ref);
     const m = mLeaves[i].mul(b1).add(g.ref.mul(1 - b1));
     const v = vLeaves[i].mul(b2).add(np.square(g).mul(1 - b2));

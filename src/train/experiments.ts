@@ -13,6 +13,7 @@ import { averagePrecision } from '../eval/metrics/average-precision.ts';
 import { rocAuc } from '../eval/metrics/roc-auc.ts';
 import { accuracyScore } from '../eval/metrics/accuracy-score.ts';
 import { createRng } from '../eval/rng.ts';
+import { meanAndStd } from '../eval/stats/mean-and-std.ts';
 import type { LabelledTrial } from '../data/trial.ts';
 import { fitPredictTfidf } from '../baselines/fit-predict.ts';
 import type { FinetuneJobResult, FinetunePool } from './finetune-pool.ts';
@@ -24,10 +25,6 @@ export interface FewShotResult {
   baseline: { prAuc: { mean: number; std: number }; rocAuc: { mean: number; std: number } };
 }
 
-const meanStd = (xs: number[]) => {
-  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-  return { mean, std: Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length) };
-};
 
 /** k indices drawn without replacement, with at least one positive and one negative. */
 export function drawFewShot(labels: number[], k: number, seed: number): number[] {
@@ -89,8 +86,8 @@ export function fewShotRuns(
         const result = {
           k,
           repeats,
-          cladmop: { prAuc: meanStd(ours.prAuc), rocAuc: meanStd(ours.rocAuc) },
-          baseline: { prAuc: meanStd(base.prAuc), rocAuc: meanStd(base.rocAuc) },
+          cladmop: { prAuc: meanAndStd(ours.prAuc), rocAuc: meanAndStd(ours.rocAuc) },
+          baseline: { prAuc: meanAndStd(base.prAuc), rocAuc: meanAndStd(base.rocAuc) },
         };
         log(`few-shot k=${k}: CLaDMoP PR-AUC ${result.cladmop.prAuc.mean.toFixed(3)} ± ${result.cladmop.prAuc.std.toFixed(3)}, TF-IDF LR ${result.baseline.prAuc.mean.toFixed(3)} ± ${result.baseline.prAuc.std.toFixed(3)}`);
         out.push(result);

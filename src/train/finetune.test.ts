@@ -9,7 +9,7 @@ import { SYNTHETIC_CONFIG, syntheticTrials } from './testing/synthetic-trials.ts
 
 await init('wasm');
 
-type Array = np.Array;
+type NpArray = np.Array;
 
 const C: CladmopConfig = SYNTHETIC_CONFIG;
 
@@ -64,7 +64,7 @@ test('finetune (LoRA): deterministic; early stopping returns the weights of the 
   assert.ok(changedHead > 0, 'the head was trained');
   assert.ok(Object.entries(la).some(([name, t]) => name.endsWith('.b') && t.data.some((v) => v !== 0)), 'LoRA B moved from 0');
   // The caller owns exactly one reference to every returned array (no leaked references).
-  const counts = (t: unknown) => (tree.leaves(t as never) as Array[]).map((x) => x.refCount);
+  const counts = (t: unknown) => (tree.leaves(t as never) as NpArray[]).map((x) => x.refCount);
   assert.ok(counts(a.params).every((n) => n === 1), `params refcounts ${[...new Set(counts(a.params))]}`);
   assert.ok(counts(a.lora).every((n) => n === 1));
   tree.dispose([a.params, a.lora, b.params, b.lora]);

@@ -34,7 +34,7 @@ import { createRng } from '../eval/rng.ts';
 import { blankDm, type DmFeatures } from '../features/dm-features.ts';
 import type { PreparedTrial } from './prepare.ts';
 
-type Array = np.Array;
+type NpArray = np.Array;
 
 export interface FinetuneOptions {
   config: CladmopConfig;
@@ -108,7 +108,7 @@ export async function groupAll(c: CladmopConfig, grouping: LevelGroupingParams[]
   for (let s = 0; s < order.length; s += o.batchSize) {
     const idx = order.slice(s, s + o.batchSize);
     const { batch } = packCriteria(idx.map((i) => trials[i].input.criteria), { size: o.batchSize, maxCriteria: o.maxCriteria });
-    const levels = fn(tree.ref(grouping), batch) as Array[];
+    const levels = fn(tree.ref(grouping), batch) as NpArray[];
     const data = await Promise.all(levels.map((l) => l.data() as Promise<Float32Array>));
     const per = data.map((d) => d.length / o.batchSize);
     idx.forEach((i, j) => {
@@ -179,7 +179,7 @@ export async function predictProbabilities(
 }
 
 const classifierFromGrouped = (c: CladmopConfig) =>
-  jit((p: CladmopParams, l: CladmopLora, g: Array[], dm: DmBatch) => classifyFromGrouped(c, p, l, g, dm));
+  jit((p: CladmopParams, l: CladmopLora, g: NpArray[], dm: DmBatch) => classifyFromGrouped(c, p, l, g, dm));
 
 /** Probabilities from precomputed grouped criteria. Consumes `params` (grouping empty) and `lora`. */
 async function predictFromGrouped(
@@ -206,7 +206,7 @@ export async function scoreGroupedBatches(
   trials: PreparedTrial[],
   grouped: Float32Array[][],
   batchSize: number,
-  score: (g: Array[], dm: DmBatch) => Array,
+  score: (g: NpArray[], dm: DmBatch) => NpArray,
 ): Promise<Float64Array> {
   const out = new Float64Array(trials.length);
   for (let s = 0; s < trials.length; s += batchSize) {
@@ -220,12 +220,12 @@ export async function scoreGroupedBatches(
   return out;
 }
 
-type FullArgs = { b: CladmopBatch; y: Array; w: Array; off: Array };
+type FullArgs = { b: CladmopBatch; y: NpArray; w: NpArray; off: NpArray };
 /**
  * Arguments of a LoRA step: frozen weights (grouping left out), grouped criteria, DM batch, labels, row weights,
  * and each row's fixed logit offset (the lexical level, model/lexical.ts; zeros without it).
  */
-export type LoraArgs = { f: Base; g: Array[]; dm: DmBatch; y: Array; w: Array; off: Array };
+export type LoraArgs = { f: Base; g: NpArray[]; dm: DmBatch; y: NpArray; w: NpArray; off: NpArray };
 
 /** The jitted LoRA fine-tuning step: weighted BCE of classifyFromGrouped, AdamW on adapters + head (flat). */
 export function makeLoraFinetuneStep(c: CladmopConfig, trainable: Trainable, posWeight: number, o: Pick<FinetuneOptions, 'weightDecay' | 'clipNorm'>) {
@@ -302,7 +302,7 @@ export async function finetune(pretrained: CladmopParams, train: PreparedTrial[]
       const labels = np.array(Float32Array.from({ length: o.batchSize }, (_, i) => items[i]?.label ?? 0));
       const weights = np.array(Float32Array.from({ length: o.batchSize }, (_, i) => (i < items.length ? 1 : 0)));
       const offsets = np.array(Float32Array.from({ length: o.batchSize }, (_, i) => items[i]?.offset ?? 0));
-      let loss: Array;
+      let loss: NpArray;
       if (train1) {
         const { batch } = packBatch(items.map((t) => t.input), { size: o.batchSize, maxCriteria: o.maxCriteria });
         [theta, adam, loss] = train1.step(theta, adam, o.lr, { b: batch, y: labels, w: weights, off: offsets });

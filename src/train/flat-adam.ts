@@ -17,7 +17,7 @@ import { jit, numpy as np, tree, valueAndGrad } from '@jax-js/jax';
 import type { JsTree } from '@jax-js/jax';
 import type { AdamConfig } from './adam.ts';
 
-type Array = np.Array;
+type NpArray = np.Array;
 
 export interface FlatLayout {
   treedef: ReturnType<typeof tree.flatten>[1];
@@ -26,10 +26,10 @@ export interface FlatLayout {
   size: number;
 }
 
-export function flatLayout(params: JsTree<Array>): FlatLayout {
+export function flatLayout(params: JsTree<NpArray>): FlatLayout {
   // tree.flatten does not consume the leaves; only shapes are read.
   const [leaves, treedef] = tree.flatten(params);
-  const shapes = (leaves as Array[]).map((a) => [...a.shape]);
+  const shapes = (leaves as NpArray[]).map((a) => [...a.shape]);
   const offsets: number[] = [];
   let size = 0;
   for (const s of shapes) {
@@ -40,13 +40,13 @@ export function flatLayout(params: JsTree<Array>): FlatLayout {
 }
 
 /** Concatenates the leaves into one float32 vector (consumes the tree). */
-export function flattenTree(params: JsTree<Array>): Array {
-  const leaves = tree.leaves(params) as Array[];
+export function flattenTree(params: JsTree<NpArray>): NpArray {
+  const leaves = tree.leaves(params) as NpArray[];
   return np.concatenate(leaves.map((a) => a.reshape([-1])), 0);
 }
 
 /** The tree of views into `flat` (consumes `flat`). */
-export function unflattenTree<P>(layout: FlatLayout, flat: Array): P {
+export function unflattenTree<P>(layout: FlatLayout, flat: NpArray): P {
   const leaves = layout.shapes.map((shape, i) => {
     const n = shape.reduce((a, b) => a * b, 1);
     return flat.ref.slice([layout.offsets[i], layout.offsets[i] + n]).reshape(shape);
@@ -64,7 +64,7 @@ export function decayVector(layout: FlatLayout, decayLeaf: (shape: number[]) => 
   return v;
 }
 
-export type FlatAdamState = { m: Array; v: Array; step: Array };
+export type FlatAdamState = { m: NpArray; v: NpArray; step: NpArray };
 
 export function flatAdamInit(size: number): FlatAdamState {
   return { m: np.zeros([size]), v: np.zeros([size]), step: np.array(0) };
@@ -73,7 +73,7 @@ export function flatAdamInit(size: number): FlatAdamState {
 /**
  * One AdamW step on flat vectors (consumes theta, grad, state, lr and decay). Returns [theta, state, gradNorm].
  */
-export function flatAdamUpdate(theta: Array, grad: Array, s: FlatAdamState, lr: Array, decay: Array, config: AdamConfig, clipNorm: number): [Array, FlatAdamState, Array] {
+export function flatAdamUpdate(theta: NpArray, grad: NpArray, s: FlatAdamState, lr: NpArray, decay: NpArray, config: AdamConfig, clipNorm: number): [NpArray, FlatAdamState, NpArray] {
   const norm = np.sqrt(np.square(grad.ref).sum());
   const scale = clipNorm > 0 ? np.minimum(np.array(1), np.array(clipNorm).div(norm.ref.add(1e-6))) : np.array(1);
   const step = s.step.add(1);
@@ -93,7 +93,7 @@ export function flatAdamUpdate(theta: Array, grad: Array, s: FlatAdamState, lr: 
 export interface FlatAdamStep<A> {
   layout: FlatLayout;
   /** One step (consumes theta, state and args): [theta, state, loss]. */
-  step(theta: Array, state: FlatAdamState, lr: number, args: A): [Array, FlatAdamState, Array];
+  step(theta: NpArray, state: FlatAdamState, lr: number, args: A): [NpArray, FlatAdamState, NpArray];
   dispose(): void;
 }
 
@@ -102,17 +102,17 @@ export interface FlatAdamStep<A> {
  * then AdamW with global-norm clipping and decoupled decay on matrices (leaves of rank >= 2). `args` is a tree
  * of arrays (batch, frozen weights, labels, ...). `template` is only read for its structure and shapes.
  */
-export function makeFlatAdamStep<P extends JsTree<Array>, A>(template: P, lossOf: (p: P, args: A) => Array, config: AdamConfig, clipNorm: number): FlatAdamStep<A> {
+export function makeFlatAdamStep<P extends JsTree<NpArray>, A>(template: P, lossOf: (p: P, args: A) => NpArray, config: AdamConfig, clipNorm: number): FlatAdamStep<A> {
   const layout = flatLayout(template);
   const decay = np.array(decayVector(layout, (shape) => shape.length >= 2));
   // jax-js's tree typings do not follow generic trees; the shapes are checked by the callers' types.
-  const fn = jit((theta: Array, s: FlatAdamState, lr: Array, dec: Array, args: A) => {
+  const fn = jit((theta: NpArray, s: FlatAdamState, lr: NpArray, dec: NpArray, args: A) => {
     const p = unflattenTree<P>(layout, theta.ref);
-    const [loss, grads] = valueAndGrad((q: P) => lossOf(q, args))(p as never) as unknown as [Array, P];
+    const [loss, grads] = valueAndGrad((q: P) => lossOf(q, args))(p as never) as unknown as [NpArray, P];
     const [theta2, s2, norm] = flatAdamUpdate(theta, flattenTree(grads), s, lr, dec, config, clipNorm);
     norm.dispose();
-    return [theta2, s2, loss] as [Array, FlatAdamState, Array];
-  }) as unknown as ((theta: Array, s: FlatAdamState, lr: Array, dec: Array, args: A) => [Array, FlatAdamState, Array]) & { dispose(): void };
+    return [theta2, s2, loss] as [NpArray, FlatAdamState, NpArray];
+  }) as unknown as ((theta: NpArray, s: FlatAdamState, lr: NpArray, dec: NpArray, args: A) => [NpArray, FlatAdamState, NpArray]) & { dispose(): void };
   return {
     layout,
     step: (theta, state, lr, args) => fn(theta, state, np.array(lr), decay.ref, args),

@@ -19,7 +19,7 @@ import { treeFromTensors, treeToTensors } from '../runtime/param-tree.ts';
 import { createRng } from '../eval/rng.ts';
 import type { PreparedTrial } from './prepare.ts';
 
-type Array = np.Array;
+type NpArray = np.Array;
 
 export interface PretrainOptions {
   config: CladmopConfig;
@@ -180,7 +180,7 @@ export async function pretrain(trials: PreparedTrial[], heldOut: PreparedTrial[]
     if (state.options !== JSON.stringify(resultOptions(o, trials))) {
       throw new Error(`${o.checkpoint} was written with other pre-training options or data; delete it to start over`);
     }
-    const load = (prefix: string, current: Array) => flattenTree(treeFromTensors(unflattenTree<CladmopParams>(layout, current), ck.tensors, prefix, o.checkpoint!));
+    const load = (prefix: string, current: NpArray) => flattenTree(treeFromTensors(unflattenTree<CladmopParams>(layout, current), ck.tensors, prefix, o.checkpoint!));
     theta = load('params', theta);
     adam = { m: load('adam_m', adam.m), v: load('adam_v', adam.v), step: (adam.step.dispose(), np.array(state.step)) };
     history = state.history;

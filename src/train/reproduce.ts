@@ -30,6 +30,7 @@ import { writeFileAtomic } from '../runtime/atomic-write.ts';
 import { prepareTrials, type PreparedTrial } from './prepare.ts';
 import { fitStackedLexical, type StackedLexical } from '../model/lexical.ts';
 import { pairedBootstrap, type PairedDifference } from '../eval/paired-bootstrap.ts';
+import { meanAndStd } from '../eval/stats/mean-and-std.ts';
 import { blankDm, dmFeatures } from '../features/dm-features.ts';
 import { blankRows, INPUT_FAMILIES, inputUsageTable, type InputFamily, type InputUsageRow } from './input-usage.ts';
 import type { FinetuneJobResult } from './finetune-pool.ts';
@@ -153,11 +154,6 @@ function meanOf(xs: Float64Array[]): Float64Array {
   return out.map((v) => v / xs.length);
 }
 
-function meanStd(xs: number[]): { mean: number; std: number } {
-  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const std = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length);
-  return { mean, std };
-}
 
 /**
  * Zero-shot success score: each trial's own pair-matching score (no outcome labels), from the criteria already
@@ -506,9 +502,9 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
       ),
       perSeed,
       seedSummary: {
-        f1: meanStd(perSeed.map((s) => s.test.f1)),
-        prAuc: meanStd(perSeed.map((s) => s.test.prAuc)),
-        rocAuc: meanStd(perSeed.map((s) => s.test.rocAuc)),
+        f1: meanAndStd(perSeed.map((s) => s.test.f1)),
+        prAuc: meanAndStd(perSeed.map((s) => s.test.prAuc)),
+        rocAuc: meanAndStd(perSeed.map((s) => s.test.rocAuc)),
       },
       ensemble: ensembleMetrics,
       zeroShot,

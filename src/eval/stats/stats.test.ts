@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mean } from './mean.ts';
 import { percentile } from './percentile.ts';
 import { populationStd } from './population-std.ts';
+import { meanAndStd } from './mean-and-std.ts';
 
 // Expected values printed by numpy 2.4.6 (np.mean, np.std, np.percentile).
 test('mean, population std and percentiles match numpy', () => {
@@ -31,4 +32,10 @@ test('empty inputs and bad percentiles throw', () => {
   assert.throws(() => percentile([], 50), /no values/);
   assert.throws(() => percentile([1], 101), /p is 101/);
   assert.throws(() => percentile([1], Number.NaN), /p is NaN/);
+});
+
+test('meanAndStd is the mean and the population std (numpy np.mean, np.std)', () => {
+  // numpy: np.mean([1, 2, 4, 7]) = 3.5, np.std([1, 2, 4, 7]) = 2.2912878474779199
+  assert.deepEqual(meanAndStd([1, 2, 4, 7]), { mean: 3.5, std: 2.29128784747792 });
+  assert.throws(() => meanAndStd([]), /no values/);
 });
