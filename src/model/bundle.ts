@@ -10,7 +10,7 @@
  */
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../runtime/hash.ts';
 import { writeFileAtomic } from '../runtime/atomic-write.ts';
 import { decodeSafetensors, readSafetensors, writeSafetensors, type Tensor } from '../runtime/safetensors.ts';
 import { tree } from '@jax-js/jax';
@@ -70,7 +70,6 @@ export interface BundleConfig {
 
 export class BundleError extends Error {}
 
-const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 
 export interface SaveBundleInput {
   dir: string;
@@ -108,7 +107,7 @@ export async function saveBundle(input: SaveBundleInput): Promise<BundleConfig> 
   const files: BundleConfig['files'] = {};
   for (const f of written) {
     const bytes = readFileSync(f);
-    files[path.basename(f)] = { sha256: sha256(bytes), bytes: bytes.length };
+    files[path.basename(f)] = { sha256: sha256Hex(bytes), bytes: bytes.length };
   }
   const config: BundleConfig = {
     format: BUNDLE_FORMAT,
@@ -168,7 +167,7 @@ export function saveLexicalBundle(input: SaveLexicalBundleInput): BundleConfig {
   for (const [name, text] of [['lexical.json', JSON.stringify(input.lexical)], ['icd_vocabulary.json', JSON.stringify(input.icdVocabulary)]] as const) {
     writeFileAtomic(path.join(input.dir, name), text);
     const bytes = Buffer.from(text);
-    files[name] = { sha256: sha256(bytes), bytes: bytes.length };
+    files[name] = { sha256: sha256Hex(bytes), bytes: bytes.length };
   }
   const config = {
     format: BUNDLE_FORMAT,
@@ -249,7 +248,7 @@ export function saveForestBundle(input: SaveForestBundleInput): BundleConfig {
   const files: BundleConfig['files'] = {};
   for (const name of ['forest.safetensors', 'tfidf.json', 'icd_vocabulary.json']) {
     const bytes = readFileSync(path.join(input.dir, name));
-    files[name] = { sha256: sha256(bytes), bytes: bytes.length };
+    files[name] = { sha256: sha256Hex(bytes), bytes: bytes.length };
   }
   const { trees: _trees, kind: _kind, ...forest } = input.forest;
   const config = {
@@ -302,7 +301,7 @@ export function loadBundle(dir: string): LoadedBundle {
   for (const [name, expected] of Object.entries(config.files)) {
     const bytes = readBundleFile(dir, name, typeof expected?.bytes === 'number' ? expected.bytes : undefined);
     contents.set(name, bytes);
-    const got = sha256(bytes);
+    const got = sha256Hex(bytes);
     if (got !== expected?.sha256) throw new BundleError(`${dir}: ${name} is corrupted or was changed (sha256 ${got.slice(0, 12)}…, config.json says ${String(expected?.sha256).slice(0, 12)}…)`);
   }
   const lexicalOnly = config.kind === 'tfidf-lr';

@@ -5,7 +5,7 @@
  * The encoder is the model's input: a bundle is refused unless the encoder's id equals the one recorded in the
  * bundle (`config.encoder.id`), because another encoder's hidden states mean nothing to the trained weights.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../runtime/hash.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { tree } from '@jax-js/jax';
@@ -95,7 +95,6 @@ export interface Model {
   dispose(): void;
 }
 
-const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 
 /**
  * Resolves an encoder spec recorded in a bundle. `lm:DIR` or `onnx:DIR` with a relative DIR was relative to the directory the
@@ -179,7 +178,7 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   const configBytes = readFileSync(path.join(bundleDir, 'config.json'));
   const training = (config.training ?? {}) as Record<string, unknown>;
   const info: ModelInfo = {
-    id: sha256(configBytes),
+    id: sha256Hex(configBytes),
     codeVersion: config.codeVersion,
     phase: config.phase as BenchmarkPhase,
     encoder: { id: config.encoder.id, name: config.encoder.name },
