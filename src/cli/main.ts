@@ -29,7 +29,7 @@ export function buildProgram(): Command {
     .action(() => {
       throw new CliError(
         'there is no `explain` command: explanations come from `cladmop predict --explain`, e.g.\n' +
-          '  $ cladmop predict --model results/phase_I/model --input test/fixtures/ctgov/study-phase2-oncology.json --explain --format ndjson',
+          '  $ cladmop predict --input test/fixtures/ctgov/study-phase2-oncology.json --explain --format ndjson',
       );
     });
   return program;
