@@ -15,7 +15,8 @@
  *   offset-criteria-only  offset, the deep part reading the criteria only (drugs, molecules, diseases blanked
  *                         for it in training and prediction; the lexical logit still reads them)
  *   paper-dmdrop0.5       the paper model with that input-family dropout
- *   offset-lr2e-4, offset-criteria-only-lr5e-4   the same at lower learning rates
+ *   offset-lr2e-4, offset-criteria-only-lr5e-4, offset-criteria-only-lr2e-4, offset-dmdrop0.5-lr2e-4
+ *                         the same at lower learning rates
  *   lexical        the lexical level alone (TF-IDF + LR: the baseline's recipe on the same folds)
  *   blend-w        late fusion: w x P(lexical) + (1 - w) x P(paper), w in 0.3 / 0.5 / 0.7 (no extra training)
  * Pre-training is the cached one of `cladmop reproduce` (run it first; it pre-trains on successful non-test,
@@ -85,6 +86,8 @@ const TRAINED: { name: string; offsets: boolean; lr: number; dmDropout?: number;
   { name: 'paper-dmdrop0.5', offsets: false, lr: DEFAULT_FINETUNE.lr, dmDropout: 0.5 },
   { name: 'offset-lr2e-4', offsets: true, lr: 2e-4 },
   { name: 'offset-criteria-only-lr5e-4', offsets: true, lr: 5e-4, criteriaOnly: true },
+  { name: 'offset-criteria-only-lr2e-4', offsets: true, lr: 2e-4, criteriaOnly: true },
+  { name: 'offset-dmdrop0.5-lr2e-4', offsets: true, lr: 2e-4, dmDropout: 0.5 },
 ];
 const wanted = arg('candidates', 'paper,offset,offset-lr5e-4').split(',');
 const trained = TRAINED.filter((t) => wanted.includes(t.name));
