@@ -35,11 +35,14 @@ export interface DmFeatures {
   report: { invalidSmiles: string[]; placeboDropped: number; unknownIcdCodes: string[]; truncated: string[] };
 }
 
+const EMPTY_MOLECULES = new Float32Array(0);
+
 /** `dm` without its drugs and molecules (the unknown-molecule token then stands in) and/or its diseases. */
 export function blankDm(dm: DmFeatures, which: { drugs: boolean; diseases: boolean }): DmFeatures {
   return {
     ...dm,
-    ...(which.drugs ? { molecules: new Float32Array(dm.molecules.length), nMolecules: 0, drugNgrams: [] } : {}),
+    // Packing reads only the first nMolecules rows: no molecule block needs to be kept (or zeroed).
+    ...(which.drugs ? { molecules: EMPTY_MOLECULES, nMolecules: 0, drugNgrams: [] } : {}),
     ...(which.diseases ? { diseaseAncestors: [] } : {}),
   };
 }

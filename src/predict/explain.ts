@@ -211,7 +211,7 @@ export async function explain(model: Model, trial: InputLike, options: ExplainOp
   }
   // Raw probabilities in the order read below: all, reference, statements, drugs, diseases.
   const raw = [scored[0], scored[1], ...withoutStatementRaw, ...scored.slice(2)];
-  const prediction = buildPrediction(model, input, original, dm, raw[0]);
+  const prediction = buildPrediction(model, input, original, dm, raw[0], offsets[0]);
   // Deltas on the probability the user sees.
   const p = model.calibration ? raw.map((x) => applyCalibration(model.calibration!, x)) : raw;
   const ref = p[1];

@@ -153,8 +153,8 @@ export function trialDm(model: Model, input: PredictInput): DmFeatures {
   return dmFeatures(input.trial, model.featurizer, model.icd, model.dm);
 }
 
-/** Assembles the prediction of a scored trial. */
-export function buildPrediction(model: Model, input: PredictInput, encoded: EncodedCriteria, dm: DmFeatures, raw: number): Prediction {
+/** Assembles the prediction of a scored trial; `lexicalLogit` is the offset it was scored with (not recomputed). */
+export function buildPrediction(model: Model, input: PredictInput, encoded: EncodedCriteria, dm: DmFeatures, raw: number, lexicalLogit?: number): Prediction {
   const p = basePrediction(model, input);
   const t = input.trial;
   const statements = parseCriteria(t.criteria);
@@ -164,7 +164,7 @@ export function buildPrediction(model: Model, input: PredictInput, encoded: Enco
   p.inputs.drugs = dropPlacebo(t.drugs).slice(0, dm.drugNgrams.length);
   p.inputs.molecules = dm.nMolecules;
   p.inputs.diseasesWithCodes = dm.diseaseAncestors.length;
-  if (model.lexical) p.inputs.lexical = { logit: model.lexical.logits([t])[0], terms: model.lexical.terms(t, 8) };
+  if (model.lexical) p.inputs.lexical = { logit: lexicalLogit ?? model.lexical.logits([t])[0], terms: model.lexical.terms(t, 8) };
   const r = input.report;
   p.inputs.conditions = t.diseases.map((name, i) => ({ name, codes: (t.icdcodes[i] ?? []).map((code) => ({ code, readAs: readAs(model, code) })) }));
   const mapped = new Map((r?.mappedDrugs ?? []).map((m) => [m.drug, m]));
@@ -245,7 +245,7 @@ export async function predict(model: Model, inputs: InputLike[], options: Predic
     const dms = idx.map((i) => trialDm(model, items[i]));
     const offsets = lexicalOffsets(model, idx.map((i) => items[i].trial));
     const raw = await model.score(idx.map((_, k) => ({ criteria: encoded[k], dm: deepDm(model, dms[k]), offset: offsets[k] })));
-    idx.forEach((i, k) => (out[i] = buildPrediction(model, items[i], encoded[k], dms[k], raw[k])));
+    idx.forEach((i, k) => (out[i] = buildPrediction(model, items[i], encoded[k], dms[k], raw[k], offsets[k])));
     done += idx.length;
     options.onProgress?.(done, items.length);
   }

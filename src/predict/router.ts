@@ -100,15 +100,16 @@ export class ModelRouter {
     const out: Prediction[] = new Array(items.length);
     const groups = new Map<Model, number[]>();
     items.forEach((input, i) => {
-      const model = this.modelFor(input.trial.phase);
-      const phase = this.only ? null : routePhase(input.trial.phase);
+      const phase = routePhase(input.trial.phase);
+      // A trial outside phases I-III goes to any model, whose own refusal says why.
+      const model = this.modelFor(input.trial.phase) ?? (phase ? null : this.any);
       if (!model) {
-        // Outside phases I-III: the model's own refusal says why. A routed phase without a model says so.
-        out[i] = phase ? refusedPrediction(this.any, input, `no phase ${phase} model is loaded (loaded: ${Object.keys(this.models).join(', ')})`) : null!;
-        if (!phase) groups.set(this.any, [...(groups.get(this.any) ?? []), i]);
+        out[i] = refusedPrediction(this.any, input, `no phase ${phase} model is loaded (loaded: ${Object.keys(this.models).join(', ')})`);
         return;
       }
-      groups.set(model, [...(groups.get(model) ?? []), i]);
+      const group = groups.get(model);
+      if (group) group.push(i);
+      else groups.set(model, [i]);
     });
     let done = items.length - [...groups.values()].reduce((s, g) => s + g.length, 0);
     for (const [model, idx] of groups) {

@@ -32,8 +32,29 @@ interface State {
   test: PreparedTrial[];
   /** The same trials without their lexical offsets (jobs with `offsets: false`); they share the grouped arrays. */
   plain: { train: PreparedTrial[]; valid: PreparedTrial[]; test: PreparedTrial[] };
-  /** Copies with drugs, molecules and diseases blanked for the deep part (jobs with `criteriaOnly`), with offsets and without. */
-  criteriaOnly: { train: PreparedTrial[]; valid: PreparedTrial[]; test: PreparedTrial[] }[];
+  /**
+   * Copies with drugs, molecules and diseases blanked for the deep part (jobs with `criteriaOnly`), with offsets
+   * [0] and without [1]; made on first use.
+   */
+  criteriaOnly: (Splits | undefined)[];
+}
+
+type Splits = { train: PreparedTrial[]; valid: PreparedTrial[]; test: PreparedTrial[] };
+
+/** The splits of a job: with or without offsets, and for a criteria-only deep part, blanked copies (made once). */
+function splitsOf(s: State, job: FinetuneJob): Splits {
+  const base = job.offsets === false ? s.plain : s;
+  if (!job.criteriaOnly) return base;
+  const k = job.offsets === false ? 1 : 0;
+  if (!s.criteriaOnly[k]) {
+    const one = (ts: PreparedTrial[], wire: WireTrial[]) => {
+      const out = ts.map((t) => ({ ...t, input: { ...t.input, dm: blankDm(t.input.dm, { drugs: true, diseases: true }) } }));
+      s.grouped.preset(out, wire.map((r) => r.grouped));
+      return out;
+    };
+    s.criteriaOnly[k] = { train: one(base.train, s.data.train), valid: one(base.valid, s.data.valid), test: one(base.test, s.data.test) };
+  }
+  return s.criteriaOnly[k]!;
 }
 
 async function load(data: PoolData): Promise<State> {
@@ -52,15 +73,7 @@ async function load(data: PoolData): Promise<State> {
   };
   const plain = { train: prepare(data.train, false), valid: prepare(data.valid, false), test: prepare(data.test, false) };
   const main = { train: prepare(data.train, true), valid: prepare(data.valid, true), test: prepare(data.test, true) };
-  const blanked = (split: { train: PreparedTrial[]; valid: PreparedTrial[]; test: PreparedTrial[] }, rows: PoolData) => {
-    const one = (ts: PreparedTrial[], wire: WireTrial[]) => {
-      const out = ts.map((t) => ({ ...t, input: { ...t.input, dm: blankDm(t.input.dm, { drugs: true, diseases: true }) } }));
-      grouped.preset(out, wire.map((r) => r.grouped));
-      return out;
-    };
-    return { train: one(split.train, rows.train), valid: one(split.valid, rows.valid), test: one(split.test, rows.test) };
-  };
-  return { data, pretrained, grouped, ...main, plain, criteriaOnly: [blanked(main, data), blanked(plain, data)] };
+  return { data, pretrained, grouped, ...main, plain, criteriaOnly: [] };
 }
 
 async function runJob(s: State, id: number, job: FinetuneJob): Promise<FinetuneJobResult> {
@@ -75,7 +88,7 @@ async function runJob(s: State, id: number, job: FinetuneJob): Promise<FinetuneJ
     grouped: s.grouped,
     onEpoch: (epoch, total) => send({ type: 'epoch', id, epoch, total }),
   };
-  const splits = job.criteriaOnly ? s.criteriaOnly[job.offsets === false ? 1 : 0] : job.offsets === false ? s.plain : s;
+  const splits = splitsOf(s, job);
   const bad = (job.trainRows ?? []).findIndex((i) => !Number.isInteger(i) || i < 0 || i >= splits.train.length);
   if (bad >= 0) throw new Error(`trainRows[${bad}] = ${job.trainRows![bad]} is not a row of the train split (${splits.train.length} trials)`);
   const train = job.trainRows ? job.trainRows.map((i) => splits.train[i]) : splits.train;

@@ -3,11 +3,11 @@
  * seeds) -> evaluation, with the TF-IDF baselines in the same run on the same rows, and the zero-shot
  * pair-matching score. Writes report.md, metrics.json, predictions_test.csv and the model bundle.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { jit, tree, type Array as JaxArray } from '@jax-js/jax';
 import { loadSplit, describeSplit, resolveDataDir, type LoadedSplit } from '../data/splits.ts';
-import { PACKAGE_ROOT as REPO_ROOT } from '../settings.ts';
+import { VERSION } from '../settings.ts';
 import type { BenchmarkPhase, LabelledTrial } from '../data/trial.ts';
 import { loadEncoder } from '../features/encoder-spec.ts';
 import { initCladmop, initLoraParams, ownPairScoresFromGrouped, type DmBatch, type CladmopConfig, type CladmopLora, type CladmopParams } from '../model/cladmop.ts';
@@ -191,6 +191,14 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
   const ctx = featureContext(encoder, dataDir, o.moleculeSource, await MoleculeFeaturizer.create());
   const icd = ctx.icd;
   const config = cladmopConfigFor(encoder, icd);
+  /** What every bundle of this run records: the encoder it reads, the features' settings, the code version. */
+  const bundleCommon = (phase: BenchmarkPhase) => ({
+    encoder: { spec: o.encoder, id: encoder.id, name: encoder.name },
+    phase,
+    dmFeatures: { moleculeSource: o.moleculeSource, nameBuckets: config.nameBuckets },
+    maxCriteria: DEFAULT_FINETUNE.maxCriteria,
+    codeVersion: VERSION,
+  });
   const prep = async (label: string, rows: LabelledTrial[]) =>
     prepareTrials(rows, ctx, (done, total) => o.progress?.(`features ${label}`, done, total));
 
@@ -388,13 +396,9 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
             text: { tokens: { ...DEFAULT_TRIAL_TOKEN_OPTIONS, ...run.final.tokens }, tfidf: run.final.tfidf },
             icdVocabulary: icd.entries,
             config: {
-              encoder: { spec: o.encoder, id: encoder.id, name: encoder.name },
-              phase,
-              dmFeatures: { moleculeSource: o.moleculeSource, nameBuckets: config.nameBuckets },
-              maxCriteria: DEFAULT_FINETUNE.maxCriteria,
+              ...bundleCommon(phase),
               training: { model: 'TF-IDF + random forest', params: run.metrics.selection.chosen, rows: run.metrics.learnRows.rows, selection: run.metrics.selection.method, quick: o.quick },
               metrics: { test: { f1: run.metrics.test.point.f1, prAuc: run.metrics.test.point.prAuc, rocAuc: run.metrics.test.point.rocAuc } },
-              codeVersion: JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')).version,
             },
           });
         }
@@ -533,33 +537,25 @@ export async function reproduce(o: ReproduceOptions): Promise<{ metricsFile: str
       icdVocabulary: icd.entries,
       config: {
         architecture: config,
-        encoder: { spec: o.encoder, id: encoder.id, name: encoder.name },
-        phase,
-        dmFeatures: { moleculeSource: o.moleculeSource, nameBuckets: config.nameBuckets },
-        maxCriteria: DEFAULT_FINETUNE.maxCriteria,
+        ...bundleCommon(phase),
         training: { seeds, variant, finetune: { ...DEFAULT_FINETUNE, ...(deep.lr ? { lr: deep.lr } : {}), ...(deep.dmDropout ? { dmDropout: deep.dmDropout } : {}) }, pretrainKey: key, quick: o.quick },
         ...(deep.criteriaOnly ? { deepInputs: 'criteria' as const } : {}),
         metrics: { validPrAuc: averagePrecision(valid.map((v) => v.label), validEnsemble), test: { f1: ensembleMetrics.f1.point, prAuc: ensembleMetrics.prAuc.point, rocAuc: ensembleMetrics.rocAuc.point } },
-        codeVersion: JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')).version,
         calibration: calibration as unknown as Record<string, unknown>,
       },
     });
     if (stacked) {
       // The TF-IDF + LR baseline as a model bundle (predict / serve / evaluate): the lexical level fitted on
       // train+valid, which is this run's LR baseline in a full run.
-      const lrTest = stacked.model.logits(rows('test').map((r) => r.trial)).map((z) => 1 / (1 + Math.exp(-z)));
+      const lrTest = Float64Array.from(test, (t) => 1 / (1 + Math.exp(-(t.offset ?? 0))));
       saveLexicalBundle({
         dir: path.join(phaseDir, 'baseline_lr', 'model'),
         lexical: stacked.model.state,
         icdVocabulary: icd.entries,
         config: {
-          encoder: { spec: o.encoder, id: encoder.id, name: encoder.name },
-          phase,
-          dmFeatures: { moleculeSource: o.moleculeSource, nameBuckets: config.nameBuckets },
-          maxCriteria: DEFAULT_FINETUNE.maxCriteria,
+          ...bundleCommon(phase),
           training: { model: 'TF-IDF + logistic regression', C: stacked.C, rows: learnRows.length, selection: `${stacked.cv.folds}-fold stratified CV on train+valid (seed 2023)`, quick: o.quick },
-          metrics: { cv: stacked.cv, test: { f1: f1Score(testLabels, lrTest), prAuc: averagePrecision(testLabels, lrTest), rocAuc: rocAuc(testLabels, lrTest) } },
-          codeVersion: JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')).version,
+          metrics: { cv: stacked.cv, test: seedTest(lrTest) },
         },
       });
     }
