@@ -164,3 +164,24 @@ test('a schema-1 bundle (one model: base.* + lora.*) still loads, with the same 
   for (const [name, t] of Object.entries(two.tensors)) assert.deepEqual(one.tensors[name].data, t.data, name);
   tree.dispose([one.params, one.lora, two.params, two.lora]);
 });
+
+test('every ensemble member is checked: a later member missing an adapter tensor is refused', async () => {
+  const dir = path.join(root, `m${counter++}`);
+  const params = initCladmop(C, 7);
+  const members = [0, 1].map((i) => ({ lora: initLoraParams(C, 7 + i), head: initCladmop(C, 8 + i).head, info: { seed: 7 + i } }));
+  await saveBundle({ dir, params, members, icdVocabulary: VOCAB, config: { architecture: C, encoder: { spec: 'lm:test', id: 'enc-1234', name: 'test encoder' }, phase: 'II', dmFeatures: { moleculeSource: 'top', nameBuckets: C.nameBuckets }, maxCriteria: 16, training: {}, metrics: {}, codeVersion: 'test' } });
+  const ok = loadBundle(dir);
+  assert.equal(ok.members.length, 2);
+  tree.dispose([ok.params, ok.lora]);
+  const file = path.join(dir, 'weights.safetensors');
+  const { tensors } = readSafetensors(file);
+  const dropped = Object.keys(tensors).find((n) => n.startsWith('members.1.lora.'))!;
+  delete tensors[dropped];
+  writeSafetensors(file, tensors, { format: 'cladmop-model-v2' });
+  const bytes = readFileSync(file);
+  editConfig(dir, (c) => {
+    (c.files as Record<string, { sha256: string; bytes: number }>)['weights.safetensors'] = { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
+  });
+  assert.throws(() => loadBundle(dir), (err: Error) => err instanceof BundleError && /member 1\): tensor lora\..* is missing/.test(err.message));
+  tree.dispose([params, ...members.map((m) => [m.lora, m.head])]);
+});

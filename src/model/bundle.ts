@@ -337,16 +337,20 @@ export function loadBundle(dir: string): LoadedBundle {
     let first: { params: CladmopParams; lora: CladmopLora } | null = null;
     const used = new Set<string>();
     for (const [i, m] of members.entries()) {
-      const params = treeFromTensors(initCladmop(arch, 0), m.tensors, 'base', `weights.safetensors (member ${i})`);
-      const lora = treeFromTensors(initLoraParams(arch, 0), m.tensors, 'lora', `weights.safetensors (member ${i})`);
-      for (const [name] of [...namedLeaves(params, 'base'), ...namedLeaves(lora, 'lora')]) {
+      const source = `weights.safetensors (member ${i})`;
+      // The members share the base: it is built (and checked) once; later members check their head and adapters.
+      const head = first ? treeFromTensors(tree.ref(first.params.head), m.tensors, 'base.head', source) : null;
+      const params: CladmopParams | null = first ? null : treeFromTensors(initCladmop(arch, 0), m.tensors, 'base', source);
+      const lora = treeFromTensors(initLoraParams(arch, 0), m.tensors, 'lora', source);
+      const leaves = [...(params ? namedLeaves(params, 'base') : namedLeaves(head, 'base.head')), ...namedLeaves(lora, 'lora')];
+      for (const [name] of leaves) {
         if (config.schemaVersion < 2) used.add(name);
         else if (name.startsWith('base.head.')) used.add(`members.${i}.${name.slice('base.'.length)}`);
         else if (name.startsWith('lora.')) used.add(`members.${i}.${name}`);
         else used.add(name);
       }
-      if (i === 0) first = { params, lora };
-      else tree.dispose([params, lora]);
+      if (params) first = { params, lora };
+      else tree.dispose([head, lora]);
     }
     // Every stored tensor must be used: config.json is not covered by a checksum, and an architecture with
     // fewer layers or levels than the weights would otherwise load silently without them. (Schema 2 keeps
